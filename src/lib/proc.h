@@ -1,0 +1,30 @@
+/* proc: signals, child processes, environment, and the self-pipe that
+ * turns signals into readable events for poll()-driven daemons. */
+#ifndef PROC_H
+#define PROC_H
+#include <signal.h>
+#include <sys/types.h>
+
+void sig_catch(int sig, void (*handler)(int));
+void sig_ignore(int sig);
+void sig_default(int sig);
+void sig_block(int sig);
+void sig_unblock(int sig);
+
+/* waits for pid (retrying EINTR): pid on success, -1 on error */
+pid_t wait_pid(pid_t pid, int *wstat);
+/* reaps any exited child: pid, 0 if none, -1 if no children */
+pid_t wait_nohang(int *wstat);
+/* exit code of a wait status, or -1 if the child was killed by a signal */
+int wait_code(int wstat);
+
+/* self-pipe: selfpipe_init returns the read end; signals passed to
+ * selfpipe_trap write their number into it.  selfpipe_read returns the next
+ * pending signal number, or 0 when none is pending. */
+int selfpipe_init(void);
+int selfpipe_trap(int sig);
+int selfpipe_read(void);
+
+const char *env_get(const char *name);
+
+#endif

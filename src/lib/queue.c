@@ -1,0 +1,169 @@
+/* queue: see queue.h */
+#include "queue.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+#include "auto.h"
+#include "fdio.h"
+#include "num.h"
+#include "proc.h"
+
+bool queue_name(sa_t *out, const char *dir, unsigned long id, bool split)
+{
+  if (!sa_copys(out, dir) || !sa_append(out, '/')) return false;
+  if (split && (!sa_catulong(out, id % auto_split) || !sa_append(out, '/')))
+    return false;
+  return sa_catulong(out, id) && sa_0(out);
+}
+
+void trigger_pull(const char *path)
+{
+  int fd = open_write(path ? path : "lock/trigger");
+  if (fd == -1) return;
+  (void)!write(fd, "", 1);
+  close(fd);
+}
+
+int qq_open(qq_t *q, bool allow_env)
+{
+  int pm[2], pe[2], perr[2] = {-1, -1};
+  const char *prog = 0;
+  char path[4096];
+  q->failed = 0;
+  q->bytes = 0;
+  q->fderr = -1;
+  if (allow_env) prog = env_get("QMAILQUEUE");
+  if (!prog || !*prog) {
+    size_t l = strlen(auto_qmail);
+    if (l + sizeof "/bin/qmail-queue" > sizeof path) { errno = ENAMETOOLONG; return -1; }
+    memcpy(path, auto_qmail, l);
+    memcpy(path + l, "/bin/qmail-queue", sizeof "/bin/qmail-queue");
+    prog = path;
+  }
+  if (pipe2(pm, O_CLOEXEC) == -1) return -1;
+  if (pipe2(pe, O_CLOEXEC) == -1) goto fail1;
+  if (pipe2(perr, O_CLOEXEC) == -1) goto fail2;
+  q->pid = fork();
+  if (q->pid == -1) goto fail3;
+  if (q->pid == 0) {
+    const char *args[] = {prog, 0};
+    int m, e, x;
+    sig_default(SIGPIPE);
+    /* move everything out of the way first: a pipe end may sit on 0, 1 or 6 */
+    m = fcntl(pm[0], F_DUPFD_CLOEXEC, 10);
+    e = fcntl(pe[0], F_DUPFD_CLOEXEC, 10);
+    x = fcntl(perr[1], F_DUPFD_CLOEXEC, 10);
+    if (m == -1 || e == -1 || x == -1) _exit(120);
+    if (fd_copy(0, m) == -1 || fd_copy(1, e) == -1 || fd_copy(6, x) == -1) _exit(120);
+    /* fds from pipe2 have close-on-exec; the dup2 copies do not */
+    execv(prog, (char *const *)args);
+    _exit(120);
+  }
+  close(pm[0]);
+  close(pe[0]);
+  close(perr[1]);
+  q->fdm = pm[1];
+  q->fde = pe[1];
+  q->fderr = perr[0];
+  buf_init(&q->b, buf_write_op, q->fdm, q->space, sizeof q->space);
+  return 0;
+fail3:
+  close(perr[0]);
+  close(perr[1]);
+fail2:
+  close(pe[0]);
+  close(pe[1]);
+fail1:
+  close(pm[0]);
+  close(pm[1]);
+  return -1;
+}
+
+void qq_put(qq_t *q, const char *s, size_t n)
+{
+  if (q->failed) return;
+  if (buf_put(&q->b, s, n) == -1) q->failed = 1;
+  q->bytes += n;
+}
+
+void qq_puts(qq_t *q, const char *s) { qq_put(q, s, strlen(s)); }
+
+/* after the message, the envelope goes to fd e; q->b is switched to it */
+void qq_from(qq_t *q, const char *s)
+{
+  if (!q->failed && buf_flush(&q->b) == -1) q->failed = 1;
+  close(q->fdm);
+  q->fdm = -1;
+  buf_init(&q->b, buf_write_op, q->fde, q->space, sizeof q->space);
+  qq_put(q, "F", 1);
+  qq_put(q, s, strlen(s) + 1);
+}
+
+void qq_to(qq_t *q, const char *s)
+{
+  qq_put(q, "T", 1);
+  qq_put(q, s, strlen(s) + 1);
+}
+
+const char *qq_exit_text(int code)
+{
+  switch (code) {
+  case 0: return "";
+  case 11: return "Denvelope address too long for qq (#5.1.3)";
+  case 31: return "Dmail server permanently rejected message (#5.3.0)";
+  case 51: return "Zqq out of memory (#4.3.0)";
+  case 52: return "Zqq timeout (#4.3.0)";
+  case 53: return "Zqq write error or disk full (#4.3.0)";
+  case 54: return "Zqq read error (#4.3.0)";
+  case 55: return "Zqq unable to read configuration (#4.3.0)";
+  case 56: return "Zqq trouble making network connection (#4.3.0)";
+  case 61: return "Zqq trouble in home directory (#4.3.0)";
+  case 62: case 63: case 64: case 65: case 66:
+    return "Zqq trouble creating files in queue (#4.3.0)";
+  case 71: return "Zmail server temporarily rejected message (#4.3.0)";
+  case 72: return "Zconnection to mail server timed out (#4.4.1)";
+  case 73: return "Zconnection to mail server rejected (#4.4.1)";
+  case 74: return "Zcommunication with mail server failed (#4.4.2)";
+  case 81: return "Zqq internal bug (#4.3.0)";
+  case 91: return "Zqq envelope format error (#4.3.0)";
+  case 120: return "Zunable to exec qq (#4.3.0)";
+  default:
+    if (code >= 11 && code <= 40) return "Dqq permanent problem (#5.3.0)";
+    return "Zqq temporary problem (#4.3.0)";
+  }
+}
+
+const char *qq_close(qq_t *q)
+{
+  static char custom[257];
+  int wstat, code;
+  if (q->fdm != -1) { /* qq_from was never called */
+    close(q->fdm);
+    q->fdm = -1;
+    q->failed = 1;
+  } else if (!q->failed && (buf_put(&q->b, "", 1) == -1 || buf_flush(&q->b) == -1))
+    q->failed = 1;
+  close(q->fde);
+  if (wait_pid(q->pid, &wstat) == -1) {
+    close(q->fderr);
+    return "Zqq waitpid surprise (#4.3.0)";
+  }
+  code = wait_code(wstat);
+  if (code == 82) { /* a replacement qmail-queue supplied its own text */
+    ssize_t n = read(q->fderr, custom, sizeof custom - 1);
+    close(q->fderr);
+    if (n > 1 && (custom[0] == 'D' || custom[0] == 'Z')) {
+      custom[n] = 0;
+      for (ssize_t i = 0; i < n; i++)
+        if (custom[i] == '\n' || custom[i] == '\r' || custom[i] == 0) { custom[i] = 0; break; }
+      return custom;
+    }
+    return "Zqq temporary problem (#4.3.0)";
+  }
+  close(q->fderr);
+  if (code == -1) return "Zqq crashed (#4.3.0)";
+  if (code == 0 && q->failed) return "Zqq write error (#4.3.0)";
+  return qq_exit_text(code);
+}

@@ -1,0 +1,50 @@
+/* queue: names inside QMAILHOME/queue, the trigger, and the client side of
+ * qmail-queue (used by every program that injects: qmail-inject, sendmail,
+ * qmail-smtpd, qmail-send for bounces, qmail-local for forwards).
+ *
+ * Layout (see qmail-queue(8)): pid/, mess/N/id, intd/N/id, todo/N/id,
+ * info/N/id, local/N/id, remote/N/id, bounce/id, lock/{sendmutex,trigger,
+ * tcpto}, where N = id mod conf-split and id = inode number of mess/N/id. */
+#ifndef QUEUE_H
+#define QUEUE_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include "buf.h"
+#include "sa.h"
+
+/* longest envelope address qmail-queue takes (bytes, without the NUL) */
+#define QUEUE_ADDR_MAX 1000
+
+/* "dir/N/id" (hashed) or "dir/id" when split is false; NUL-terminated */
+bool queue_name(sa_t *out, const char *dir, unsigned long id, bool split);
+
+/* wakes qmail-send (cwd must be QMAILHOME/queue, or pass the path) */
+void trigger_pull(const char *path);
+
+/* the client of qmail-queue */
+typedef struct {
+  pid_t pid;
+  int fdm;           /* message pipe (child's fd 0) */
+  int fde;           /* envelope pipe (child's fd 1) */
+  int fderr;         /* custom error pipe (child's fd 6), -1 if none */
+  int failed;        /* a write failed: the result will be temporary */
+  unsigned long bytes;
+  buf_t b;
+  char space[BUF_SIZE];
+} qq_t;
+
+/* starts $QMAILQUEUE if set and allowed, else QMAILHOME/bin/qmail-queue */
+int qq_open(qq_t *, bool allow_env);
+void qq_put(qq_t *, const char *, size_t);
+void qq_puts(qq_t *, const char *);
+/* envelope; call qq_from once, then qq_to per recipient, then qq_close */
+void qq_from(qq_t *, const char *sender);
+void qq_to(qq_t *, const char *recipient);
+/* "" on success; else a report "Z text" (temporary) or "D text"
+ * (permanent) describing what went wrong, from qmail-queue's exit code */
+const char *qq_close(qq_t *);
+/* the text qq_close gives for an exit code (exposed for tests) */
+const char *qq_exit_text(int code);
+
+#endif
