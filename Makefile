@@ -32,18 +32,16 @@ CFLAGS  := -std=c11 -D_GNU_SOURCE $(WARN) $(OPTFLAGS) -fstack-protector-strong -
 LDFLAGS := -pie -Wl,-z,relro,-z,now $(LDSAN)
 LIBS    := -lcdb -lresolv -lm
 
-OBJ := build/$(VARIANT)/obj
-O   ?= build/$(VARIANT)/default
+BUILD ?= build
+OBJ := $(BUILD)/$(VARIANT)/obj
+O   ?= $(BUILD)/$(VARIANT)/default
 
 LIBSRC  := $(filter-out src/lib/auto.c,$(wildcard src/lib/*.c))
 LIBOBJ  := $(patsubst src/lib/%.c,$(OBJ)/lib/%.o,$(LIBSRC))
-ALLSRC  := $(wildcard src/*.c)
-# a file in src/ with a main() is a program; the others are shared helpers
-MAINSRC := $(shell grep -l '^int main *[[:punct:]]' $(ALLSRC) /dev/null)
-HELPSRC := $(filter-out $(MAINSRC),$(ALLSRC))
-PROGS   := $(patsubst src/%.c,%,$(MAINSRC))
-SCRIPTS := $(patsubst src/%.sh,%,$(wildcard src/*.sh))
-HELPOBJ := $(patsubst src/%.c,$(OBJ)/%.o,$(HELPSRC))
+# every src/NAME.c is the program NAME (code shared by programs lives in
+# src/lib); PROGS may be narrowed on the command line
+PROGS   ?= $(patsubst src/%.c,%,$(wildcard src/*.c))
+SCRIPTS ?= $(patsubst src/%.sh,%,$(wildcard src/*.sh))
 
 UNITSRC := $(wildcard tests/unit/*_test.c)
 UNITS   := $(patsubst tests/unit/%.c,$(OBJ)/unit/%,$(UNITSRC))
@@ -58,10 +56,10 @@ progs: $(addprefix $(O)/,$(PROGS) $(SCRIPTS))
 $(OBJ)/lib/%.o: src/lib/%.c $(wildcard src/lib/*.h) | $(OBJ)/lib
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-$(OBJ)/%.o: src/%.c $(wildcard src/lib/*.h src/*.h) | $(OBJ)/lib
+$(OBJ)/%.o: src/%.c $(wildcard src/lib/*.h) | $(OBJ)/lib
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-$(OBJ)/libq.a: $(LIBOBJ) $(HELPOBJ)
+$(OBJ)/libq.a: $(LIBOBJ)
 	rm -f $@ && ar rcs $@ $^
 
 $(OBJ)/lib $(O) $(OBJ)/unit:
