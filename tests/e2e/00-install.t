@@ -1,0 +1,129 @@
+#!/bin/bash
+# install/instance: the tree, owners, modes, control files, re-run safety
+. "$(dirname "$0")/lib.sh"
+t_init
+
+ok inst_new inst || { t_done; }
+
+# perm PATH "owner:group mode" -- owner, group and octal mode of PATH
+perm() { is "$(stat -c '%U:%G %a' "$Q/$1")" "$2" "$1 is $2"; }
+tree() {
+  perm . "root:qtqmail 755"
+  perm bin "root:qtqmail 755"
+  perm control "root:qtqmail 755"
+  perm users "root:qtqmail 755"
+  perm alias "qtalias:qtqmail 755"
+  perm queue "qtqmailq:qtqmail 750"
+  perm queue/pid "qtqmailq:qtqmail 700"
+  perm queue/mess "qtqmailq:qtqmail 750"
+  perm queue/intd "qtqmailq:qtqmail 700"
+  perm queue/todo "qtqmailq:qtqmail 750"
+  perm queue/info "qtqmails:qtqmail 700"
+  perm queue/local "qtqmails:qtqmail 700"
+  perm queue/remote "qtqmails:qtqmail 700"
+  perm queue/bounce "qtqmails:qtqmail 700"
+  perm queue/lock "qtqmailq:qtqmail 750"
+  perm queue/lock/sendmutex "qtqmails:qtqmail 600"
+  perm queue/lock/trigger "qtqmails:qtqmail 622"
+  perm queue/lock/tcpto "qtqmailr:qtqmail 644"
+  perm log/qmail-send "qtqmaill:qtnofiles 750"
+}
+tree
+
+split=$(head -n 1 "$(dirname "$0")/../../conf-split")
+# every hashed directory has exactly 0..split-1, with its parent's owner/mode
+hashed() {
+  local d i want
+  for d in mess intd todo info local remote; do
+    want=$(stat -c '%U:%G %a' "$Q/queue/$d")
+    for ((i = 0; i < split; i++)); do
+      [ "$(stat -c '%U:%G %a' "$Q/queue/$d/$i")" = "$want" ] || { echo "queue/$d/$i"; return 1; }
+    done
+    [ "$(find "$Q/queue/$d" -mindepth 1 | wc -l)" = "$split" ] || { echo "$d count"; return 1; }
+  done
+}
+ok hashed
+ok test -p "$Q/queue/lock/trigger"
+is "$(stat -c %s "$Q/queue/lock/tcpto")" 1024 "tcpto has 1024 bytes"
+is "$(tr -d '\0' <"$Q/queue/lock/tcpto" | wc -c)" 0 "tcpto is all zeros"
+
+# the queue is closed to everybody but the qmail accounts
+user_new bob
+nok as_user qtbob ls "$Q/queue"
+nok as_user qtbob cat "$Q/queue/lock/tcpto"
+ok as_user qtbob ls "$Q/control"
+
+# qmail-queue is the only set-id file; programs have their modes
+setid=$(cd "$Q" && find . -perm /6000 | sort)
+if [ -e "$Q/bin/qmail-queue" ]; then
+  is "$setid" "./bin/qmail-queue" "only bin/qmail-queue is set-id"
+  perm bin/qmail-queue "qtqmailq:qtqmail 4711"
+else
+  is "$setid" "" "no set-id file (qmail-queue not built yet)"
+  t_skip 1 "qmail-queue not built yet"
+fi
+for p in qmail-start qmail-lspawn qmail-newu; do
+  if [ -e "$Q/bin/$p" ]; then perm "bin/$p" "root:qtqmail 700"; else t_skip 1 "$p not built yet"; fi
+done
+for p in qmail-send qmail-clean qmail-rspawn qmail-remote qmail-local qmail-getpw; do
+  if [ -e "$Q/bin/$p" ]; then perm "bin/$p" "root:qtqmail 711"; else t_skip 1 "$p not built yet"; fi
+done
+# everything that was built is installed
+built=$(cd "$T/.build/inst" && for f in *; do [ -f "$f" ] && [ -x "$f" ] && echo "$f"; done | sort)
+is "$(ls "$Q/bin" | sort)" "$built" "bin/ holds every built program"
+is "$(find "$Q" -name "*.new.*")" "" "no temp files left"
+
+# control files
+is "$(cat "$Q/control/me")" "inst.test" "control/me"
+is "$(cat "$Q/control/defaultdelivery")" "./Maildir/" "control/defaultdelivery"
+for f in "$(dirname "$0")"/../../control-defaults/*; do
+  [ -f "$f" ] || continue
+  b=$(basename "$f")
+  is "$(cat "$Q/control/$b")" "$(cat "$f")" "control/$b from control-defaults"
+done
+perm control/me "root:qtqmail 644"
+
+# alias
+is "$(cat "$Q/alias/.qmail-postmaster")" "./Maildir/" "alias/.qmail-postmaster"
+for a in mailer-daemon root abuse hostmaster; do ok test -s "$Q/alias/.qmail-$a"; done
+perm alias/Maildir "qtalias:qtnofiles 700"
+perm alias/Maildir/new "qtalias:qtnofiles 700"
+is "$(home_of qtalias)" "$Q/alias" "alias account's home"
+
+# service directories
+ok grep -q "qmail-start" "$Q/supervise/qmail-send/run"
+ok grep -q '^exec 2>&1' "$Q/supervise/qmail-send/run"
+ok grep -q "setuidgid qtqmaill multilog t .* $Q/log/qmail-send\$" "$Q/supervise/qmail-send/log/run"
+ok test -x "$Q/supervise/qmail-send/run"
+ok test -x "$Q/supervise/qmail-send/log/run"
+ok sh -n "$Q/supervise/qmail-send/run"
+# the sanitizer build gets no memory limit, only the files limit
+nok grep -q 'softlimit -m' "$Q/supervise/qmail-send/run"
+
+# re-running keeps edits and repairs modes
+echo 7 >"$Q/control/concurrencylocal"
+echo "other.test" >"$Q/control/me"
+echo "# edited" >"$Q/alias/.qmail-root"
+chmod 0777 "$Q/queue/mess/3" "$Q/queue"
+chown root "$Q/queue/lock/trigger"
+ok inst_reinstall
+is "$(cat "$Q/control/concurrencylocal")" 7 "edited control file kept"
+is "$(cat "$Q/control/me")" "other.test" "edited control/me kept"
+is "$(cat "$Q/alias/.qmail-root")" "# edited" "edited .qmail-root kept"
+tree
+ok hashed
+ok inst_reinstall
+tree
+
+# a second instance with POSTMASTER set forwards the alias addresses
+export POSTMASTER=admin@example.test
+ok inst_new second
+unset POSTMASTER
+is "$(cat "$Q/alias/.qmail-postmaster")" "&admin@example.test" "POSTMASTER forwards"
+ok test ! -e "$Q/alias/Maildir"
+
+# usage errors
+nok "$(dirname "$0")/../../install/instance" relative/path
+nok "$(dirname "$0")/../../install/instance" "/tmp/has space"
+
+t_done
