@@ -90,9 +90,20 @@ $(O)/%: $(OBJ)/%.o $(OBJ)/libq.a $(O)/auto.o
 $(O)/%: src/%.sh $(O)/auto.settings
 	sed -e 's|@QMAILHOME@|$(QMAILHOME)|g' -e 's|@SPLIT@|$(SPLIT)|g' $< > $@.new && chmod 755 $@.new && mv $@.new $@
 
-# unit tests link the library with a fixed test configuration
-$(OBJ)/unit/%_test: tests/unit/%_test.c tests/unit/t.h $(OBJ)/libq.a $(O)/auto.o | $(OBJ)/unit
-	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(O)/auto.o $(OBJ)/libq.a $(LIBS)
+# unit tests link the library with a fixed test configuration (their own
+# auto.o), so results never depend on conf-*, O= or QMAILHOME=, and a test
+# can never reach a real installation: QMAILHOME does not exist.
+UNITAUTO := -DAUTO_QMAIL='"/nonexistent/qmail-unit"' -DAUTO_SPLIT=23 -DAUTO_BREAK='"-"' \
+  -DAUTO_SPAWN=120 -DAUTO_USER_ALIAS='"alias"' -DAUTO_USER_QMAILD='"qmaild"' \
+  -DAUTO_USER_QMAILL='"qmaill"' -DAUTO_USER_QMAILP='"qmailp"' -DAUTO_USER_QMAILQ='"qmailq"' \
+  -DAUTO_USER_QMAILR='"qmailr"' -DAUTO_USER_QMAILS='"qmails"' -DAUTO_GROUP_QMAIL='"qmail"' \
+  -DAUTO_GROUP_NOFILES='"nofiles"'
+
+$(OBJ)/unit/auto.o: src/lib/auto.c src/lib/auto.h Makefile | $(OBJ)/unit
+	$(CC) $(CFLAGS) -c -o $@ $< $(UNITAUTO)
+
+$(OBJ)/unit/%_test: tests/unit/%_test.c tests/unit/t.h $(OBJ)/libq.a $(OBJ)/unit/auto.o | $(OBJ)/unit
+	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(OBJ)/unit/auto.o $(OBJ)/libq.a $(LIBS)
 
 unit: $(UNITS)
 

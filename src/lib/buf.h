@@ -34,8 +34,9 @@ void buf_skip(buf_t *, size_t);
 ssize_t buf_get(buf_t *, char *, size_t);
 /* Appends to line bytes up to and including sep.  Returns 1 if sep was
  * found, 0 at EOF (line holds whatever came before it), -1 on error.
- * If line would grow past max bytes, stops with -1 and errno E2BIG; the
- * bytes read so far stay in line. */
+ * max bounds line->len, separator included: if line would grow past max
+ * bytes, stops with -1 and errno E2BIG; line then holds max bytes (or its
+ * old content, if that was longer) and the rest is still unread. */
 int buf_getln(buf_t *, sa_t *line, char sep, size_t max);
 
 /* writing */
@@ -44,7 +45,7 @@ int buf_puts(buf_t *, const char *);
 int buf_putsa(buf_t *, const sa_t *);
 int buf_putulong(buf_t *, unsigned long);
 int buf_flush(buf_t *);
-/* writes s (NUL-terminated strings, last one NULL) then flushes */
+/* writes the NUL-terminated string s, then flushes */
 int buf_putflush(buf_t *, const char *);
 
 /* copies in to out until EOF: 0 ok, -2 read error, -3 write error */

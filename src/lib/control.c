@@ -1,6 +1,7 @@
 /* control: see control.h */
 #include "control.h"
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "fdio.h"
@@ -138,7 +139,7 @@ int cmap_init(cmap_t *m, const sa_t *list, int colon)
   memset(m, 0, sizeof *m);
   for (i = 0; i < list->len; i++) if (!list->s[i]) ++count;
   while (size < count * 2 + 1) {
-    if (size > ((size_t)1 << 40)) { errno = ENOMEM; return -1; }
+    if (size > SIZE_MAX / 4 / sizeof *m->key) { errno = ENOMEM; return -1; }
     size <<= 1;
   }
   m->key = calloc(size, sizeof *m->key);
@@ -148,7 +149,10 @@ int cmap_init(cmap_t *m, const sa_t *list, int colon)
   m->mask = size - 1;
   for (i = 0; i < list->len;) {
     const char *k = list->s + i;
-    size_t l = strlen(k), kl = l;
+    const char *z = memchr(k, 0, list->len - i);
+    size_t l, kl;
+    if (!z) break; /* a final entry without its NUL: never read past len */
+    l = kl = (size_t)(z - k);
     const char *v = "";
     if (colon) {
       const char *c = memchr(k, ':', l);

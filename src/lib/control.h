@@ -28,7 +28,8 @@ int control_readfile(sa_t *out, const char *fn, int flagme);
 /* cmap: a case-insensitive hash map built over a list of NUL-terminated
  * lines.  With colon set, each line is "key:value" (split at the first
  * colon); otherwise the value is "".  The map points into the list, so the
- * list must outlive it.  First occurrence of a key wins. */
+ * list must outlive it.  First occurrence of a key wins.  Bytes after the
+ * last NUL are ignored. */
 typedef struct {
   const char **key;
   const char **val;

@@ -23,7 +23,13 @@ static size_t fmt(char *b, const struct tm *tm, long off)
   b[n++] = ' ';
   memcpy(b + n, months + 3 * (tm->tm_mon % 12), 3); n += 3;
   b[n++] = ' ';
-  n += fmt_ulong(b + n, (unsigned long)(tm->tm_year + 1900));
+  /* tm_year + 1900 overflows int for the largest times gmtime accepts;
+   * years before 1 come out with a sign, years past 9999 with more digits */
+  {
+    long y = (long)tm->tm_year + 1900;
+    if (y < 0) b[n++] = '-';
+    n += fmt_ulong(b + n, y < 0 ? 0UL - (unsigned long)y : (unsigned long)y);
+  }
   b[n++] = ' ';
   n += put2(b + n, tm->tm_hour);
   b[n++] = ':';

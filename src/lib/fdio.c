@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <string.h>
 #include <sys/file.h>
+#include <time.h>
 #include <unistd.h>
 
 int fd_copy(int to, int from)
@@ -55,12 +56,22 @@ int write_all(int fd, const void *p, size_t n)
   return 0;
 }
 
+/* waits against a fixed deadline: a stream of signals (EINTR) must not be
+ * able to stretch the timeout forever */
 static int wait_fd(int fd, short ev, unsigned secs)
 {
   struct pollfd p = {.fd = fd, .events = ev};
-  int ms = secs > 2000000 ? 2000000000 : (int)secs * 1000;
+  struct timespec now, end;
+  if (clock_gettime(CLOCK_MONOTONIC, &end) == -1) return -1;
+  end.tv_sec += secs;
   for (;;) {
-    int r = poll(&p, 1, ms);
+    long long ms;
+    int r;
+    if (clock_gettime(CLOCK_MONOTONIC, &now) == -1) return -1;
+    ms = ((long long)end.tv_sec - now.tv_sec) * 1000 + (end.tv_nsec - now.tv_nsec) / 1000000;
+    if (ms < 0) ms = 0;
+    if (ms > 2000000000) ms = 2000000000;
+    r = poll(&p, 1, (int)ms);
     if (r == 1) return 0;
     if (r == 0) { errno = ETIMEDOUT; return -1; }
     if (errno != EINTR) return -1;

@@ -76,8 +76,7 @@ fail2:
   close(pe[0]);
   close(pe[1]);
 fail1:
-  close(pm[0]);
-  close(pm[1]);
+  { int e = errno; close(pm[0]); close(pm[1]); errno = e; }
   return -1;
 }
 
@@ -152,14 +151,22 @@ const char *qq_close(qq_t *q)
   }
   code = wait_code(wstat);
   if (code == 82) { /* a replacement qmail-queue supplied its own text */
-    ssize_t n = read(q->fderr, custom, sizeof custom - 1);
-    close(q->fderr);
-    if (n > 1 && (custom[0] == 'D' || custom[0] == 'Z')) {
-      custom[n] = 0;
-      for (ssize_t i = 0; i < n; i++)
-        if (custom[i] == '\n' || custom[i] == '\r' || custom[i] == 0) { custom[i] = 0; break; }
-      return custom;
+    /* the text may come in several writes, so read until EOF or full; a
+     * process the child left behind may still hold the write end, so
+     * never block: whatever the child wrote is in the pipe by now */
+    size_t n = 0;
+    ndelay_on(q->fderr);
+    while (n < sizeof custom - 1) {
+      ssize_t r = read(q->fderr, custom + n, sizeof custom - 1 - n);
+      if (r == -1 && errno == EINTR) continue;
+      if (r <= 0) break;
+      n += (size_t)r;
     }
+    close(q->fderr);
+    custom[n] = 0;
+    for (size_t i = 0; i < n; i++)
+      if (custom[i] == '\n' || custom[i] == '\r') { custom[i] = 0; break; }
+    if (strlen(custom) > 1 && (custom[0] == 'D' || custom[0] == 'Z')) return custom;
     return "Zqq temporary problem (#4.3.0)";
   }
   close(q->fderr);

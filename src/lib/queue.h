@@ -34,7 +34,11 @@ typedef struct {
   char space[BUF_SIZE];
 } qq_t;
 
-/* starts $QMAILQUEUE if set and allowed, else QMAILHOME/bin/qmail-queue */
+/* starts $QMAILQUEUE if set and allowed, else QMAILHOME/bin/qmail-queue.
+ * The caller should ignore SIGPIPE: a filter replacing qmail-queue may exit
+ * (and reject) before reading the whole message; qq_close then reports its
+ * exit code.  Other fds the caller has open without close-on-exec are
+ * inherited by qmail-queue.  The pipes themselves are close-on-exec. */
 int qq_open(qq_t *, bool allow_env);
 void qq_put(qq_t *, const char *, size_t);
 void qq_puts(qq_t *, const char *);

@@ -2,6 +2,7 @@
  * which checks every addition before it happens. */
 #include "sa.h"
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "num.h"
@@ -43,8 +44,13 @@ bool sa_readyplus(sa_t *x, size_t n)
 
 bool sa_catb(sa_t *x, const char *s, size_t n)
 {
+  /* s may point into x itself (sa_cat(x, x)); growing moves x->s, so
+   * remember the offset and copy with memmove */
+  uintptr_t off = (uintptr_t)s - (uintptr_t)x->s;
+  bool inside = x->s && off < x->a;
   if (!sa_readyplus(x, n + 1 > n ? n + 1 : n)) return false;
-  if (n) memcpy(x->s + x->len, s, n);
+  if (inside) s = x->s + off;
+  if (n) memmove(x->s + x->len, s, n);
   x->len += n;
   x->s[x->len] = 0; /* convenience terminator, not counted */
   return true;
@@ -81,13 +87,13 @@ bool sa_catlong(sa_t *x, long l)
 bool sa_starts(const sa_t *x, const char *s)
 {
   size_t n = strlen(s);
-  return x->len >= n && memcmp(x->s, s, n) == 0;
+  return x->len >= n && (n == 0 || memcmp(x->s, s, n) == 0);
 }
 
 bool sa_equals(const sa_t *x, const char *s)
 {
   size_t n = strlen(s);
-  return x->len == n && memcmp(x->s, s, n) == 0;
+  return x->len == n && (n == 0 || memcmp(x->s, s, n) == 0);
 }
 
 void sa_lower(sa_t *x)
