@@ -325,7 +325,7 @@ int main(void)
   /* Queued now, whatever follows.  If the todo entry cannot be made
    * durable, say so: the injector will retry, and a possible duplicate is
    * better than a message lost in a crash. */
-  sync_dir(todofn, QQ_TODO);
+  sync_dir(todofn, QQ_WRITE);
   trigger_pull("lock/trigger");
   _exit(0);
 }
