@@ -287,6 +287,7 @@ static int spec(hdr_addr_t *x, const char *s, const tok_t *t, size_t a, size_t b
   if (at == a) return 0; /* no local part */
   for (i = a; i < at; i++) {
     if (!word(t + i) && !is(t + i, '.')) return 0;
+    if (i > a && word(t + i) && word(t + i - 1)) return 0; /* "joe bloggs" */
     if (!cat_tok(&x->local, s, t + i)) return -1;
   }
   if (at < b) {
