@@ -1,0 +1,75 @@
+/* qmail-newu: compiles QMAILHOME/users/assign into users/cdb.
+ * The new cdb is written to users/cdb.tmp (locked, so two runs never mix
+ * their output), synced, and renamed over users/cdb; on any error users/cdb
+ * stays as it was.  Afterwards bin/qmail-rcptcheck-rebuild, if installed,
+ * is run so that databases derived from users/cdb follow it. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "auto.h"
+#include "buf.h"
+#include "die.h"
+#include "num.h"
+#include "proc.h"
+#include "users.h"
+
+const char *PROG = "qmail-newu";
+
+#define TMP "users/cdb.tmp"
+#define HOOK "bin/qmail-rcptcheck-rebuild"
+
+static void run_hook(void)
+{
+  int wstat;
+  pid_t pid;
+  if (access(HOOK, X_OK) == -1) {
+    if (errno == ENOENT) return;
+    die_sys(111, "users/cdb updated, but unable to check ", HOOK);
+  }
+  pid = fork();
+  if (pid == -1) die_sys(111, "users/cdb updated, but unable to fork for ", HOOK);
+  if (pid == 0) {
+    const char *args[] = {HOOK, 0};
+    execv(HOOK, (char *const *)args);
+    _exit(111);
+  }
+  if (wait_pid(pid, &wstat) == -1) die_sys(111, "users/cdb updated, but waitpid failed");
+  if (wait_code(wstat) != 0)
+    die_temp("users/cdb updated, but ", HOOK, " failed");
+}
+
+int main(int argc, char **argv)
+{
+  char space[BUF_SIZE];
+  buf_t in;
+  users_err_t err;
+  int fdin, fd, r;
+  if (argc > 1) die_usage("qmail-newu");
+  umask(022);
+  if (chdir(auto_qmail) == -1) die_sys(111, "unable to chdir to ", auto_qmail);
+  fdin = open("users/assign", O_RDONLY | O_CLOEXEC);
+  if (fdin == -1) die_sys(111, "unable to open users/assign");
+  buf_init(&in, buf_read_op, fdin, space, sizeof space);
+  fd = users_tmpfile(TMP);
+  if (fd == -1) die_sys(111, "unable to create ", TMP);
+  r = users_compile(&in, fd, &err);
+  if (r != 0) {
+    int e = errno;
+    unlink(TMP);
+    errno = e;
+    if (r == -2)
+      die_perm("users/assign line ", die_line((int)(err.line > 2000000000 ? 2000000000 : err.line)),
+               ": ", err.why, "; users/cdb left unchanged");
+    die_sys(111, "unable to compile users/assign into ", TMP);
+  }
+  if (users_install(fd, TMP, USERS_CDB) == -1) {
+    int e = errno;
+    unlink(TMP);
+    errno = e;
+    die_sys(111, "unable to install ", USERS_CDB);
+  }
+  close(fdin);
+  run_hook();
+  return 0;
+}
