@@ -272,29 +272,29 @@ int deliver_maildir(const char *dir, int fdmess, const deliver_hdr_t *h, sa_t *w
       !deliver_uniq(&uniq, tv.tv_sec, (long)tv.tv_usec, getpid(), ++counter, host) ||
       !sa_copy(&tmp, &base) || !sa_cats(&tmp, "tmp/") || !sa_cats(&tmp, uniq.s) ||
       !sa_copy(&new, &base) || !sa_cats(&new, "new/") || !sa_cats(&new, uniq.s)) {
-    reason(why, "out of memory", 0, 0, "(#4.3.0)");
+    reason(why, "Out of memory", 0, 0, "(#4.3.0)");
     goto out;
   }
   /* O_EXCL: the name is unique by construction; if it exists anyway
    * something is wrong and we must not write into someone else's file */
   fd = open(tmp.s, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd == -1) {
-    reason(why, "unable to create a file in maildir ", base.s, errno, "(#4.2.1)");
+    reason(why, "Unable to create a file in maildir ", base.s, errno, "(#4.2.1)");
     goto out;
   }
   made = true;
   buf_init(&out, buf_write_op, fd, space, sizeof space);
   r = copy_message(&out, fdmess, h, 0);
-  if (r == -2) { reason(why, "unable to read the message", 0, errno, "(#4.3.0)"); goto out; }
+  if (r == -2) { reason(why, "Unable to read the message", 0, errno, "(#4.3.0)"); goto out; }
   if (r == -3 || buf_flush(&out) == -1) {
     e = errno;
-    reason(why, "unable to write to maildir ", base.s, e, write_code(e));
+    reason(why, "Unable to write to maildir ", base.s, e, write_code(e));
     goto out;
   }
   if (fsync(fd) == -1 || close(fd) == -1) {
     e = errno;
     fd = -1;
-    reason(why, "unable to write to maildir ", base.s, e, write_code(e));
+    reason(why, "Unable to write to maildir ", base.s, e, write_code(e));
     goto out;
   }
   fd = -1;
@@ -305,7 +305,7 @@ int deliver_maildir(const char *dir, int fdmess, const deliver_hdr_t *h, sa_t *w
     if ((e == EPERM || e == ENOTSUP || e == EXDEV || e == EMLINK) && rename(tmp.s, new.s) == 0) {
       made = false;
     } else {
-      reason(why, "unable to link the message into maildir ", base.s, e, "(#4.2.1)");
+      reason(why, "Unable to link the message into maildir ", base.s, e, "(#4.2.1)");
       goto out;
     }
   }
@@ -314,7 +314,7 @@ int deliver_maildir(const char *dir, int fdmess, const deliver_hdr_t *h, sa_t *w
     e = errno;
     /* the message may be visible already, but is not durable: report a
      * temporary failure (a duplicate is better than a loss) */
-    reason(why, "unable to sync maildir ", base.s, e, "(#4.3.0)");
+    reason(why, "Unable to sync maildir ", base.s, e, "(#4.3.0)");
     goto out;
   }
   ret = 0;
@@ -394,43 +394,43 @@ int deliver_mbox(const char *path, int fdmess, const deliver_hdr_t *h, sa_t *why
   off_t old = -1;
 
   if (!sa_copys(&lock, path) || !sa_cats(&lock, ".lock")) {
-    reason(why, "out of memory", 0, 0, "(#4.3.0)");
+    reason(why, "Out of memory", 0, 0, "(#4.3.0)");
     goto out;
   }
   fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
   if (fd == -1) {
-    reason(why, "unable to open mailbox ", path, errno, "(#4.2.1)");
+    reason(why, "Unable to open mailbox ", path, errno, "(#4.2.1)");
     goto out;
   }
   if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-    reason(why, "mailbox is not a regular file: ", path, 0, "(#4.2.1)");
+    reason(why, "Mailbox is not a regular file: ", path, 0, "(#4.2.1)");
     goto out;
   }
   locked = dotlock(lock.s, deadline);
   if (locked == -1) {
     e = errno;
-    reason(why, e == ETIMEDOUT ? "timed out waiting for the dotlock of " : "unable to make the dotlock of ",
+    reason(why, e == ETIMEDOUT ? "Timed out waiting for the dotlock of " : "Unable to make the dotlock of ",
            path, e == ETIMEDOUT ? 0 : e, "(#4.2.1)");
     goto out;
   }
   if (flock_wait(fd, deadline) == -1) {
     e = errno;
-    reason(why, e == ETIMEDOUT ? "timed out waiting for the lock on " : "unable to lock ",
+    reason(why, e == ETIMEDOUT ? "Timed out waiting for the lock on " : "Unable to lock ",
            path, e == ETIMEDOUT ? 0 : e, "(#4.2.1)");
     goto out;
   }
   old = lseek(fd, 0, SEEK_END);
   if (old == -1) {
-    reason(why, "unable to seek in mailbox ", path, errno, "(#4.2.1)");
+    reason(why, "Unable to seek in mailbox ", path, errno, "(#4.2.1)");
     goto out;
   }
   deliver_quote_init(&q);
   buf_init(&out, buf_write_op, fd, space, sizeof space);
   r = copy_message(&out, fdmess, h, &q);
-  if (r == -2) { reason(why, "unable to read the message", 0, errno, "(#4.3.0)"); goto out; }
+  if (r == -2) { reason(why, "Unable to read the message", 0, errno, "(#4.3.0)"); goto out; }
   if (r == -3 || buf_flush(&out) == -1 || fsync(fd) == -1) {
     e = errno;
-    reason(why, "unable to write to mailbox ", path, e, write_code(e));
+    reason(why, "Unable to write to mailbox ", path, e, write_code(e));
     goto out;
   }
   ret = 0;

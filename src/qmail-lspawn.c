@@ -1,0 +1,250 @@
+/* qmail-lspawn: runs local deliveries for qmail-send (see qmail-lspawn(8)
+ * and the spawn protocol in INTERNALS.md).
+ *
+ *   qmail-lspawn defaultdelivery
+ *
+ * Runs as root with gid qmail, because it must become each recipient.
+ * Per delivery it forks a child, still root, that finds the account
+ * (users/cdb first, else qmail-getpw run as qmailp/nofiles), becomes that
+ * user (never uid 0), enters the home directory and execs qmail-local
+ * with the message on stdin.  The child's exit code and output become the
+ * report.  Doing the lookup in the child keeps a slow password database
+ * from holding up the other deliveries. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "auto.h"
+#include "buf.h"
+#include "die.h"
+#include "fdio.h"
+#include "num.h"
+#include "proc.h"
+#include "prot.h"
+#include "sa.h"
+#include "spawn.h"
+#include "users.h"
+
+const char *PROG = "qmail-lspawn";
+
+/* output of qmail-local kept for the report */
+#define OUT_MAX 3000
+/* six fields from qmail-getpw; a home path is at most PATH_MAX */
+#define GETPW_MAX 8192
+
+/* exit codes of the child before qmail-local runs; the report text is
+ * what the child printed */
+#define CHILD_PERM 100
+#define CHILD_TEMP 111
+
+static const char *dfl;
+static uid_t uidp;
+static gid_t gidn;
+/* the environment of qmail-local: small and clean, so nothing of root's
+ * reaches the user's programs except a PATH (and sanitizer settings, which
+ * only test builds read) */
+static sa_t envbuf;
+static const char *env[4];
+
+/* ---- the child (root until become()) ---- */
+
+static _Noreturn void child_fail(int code, const char *s)
+{
+  (void)!write(1, s, strlen(s));
+  _exit(code);
+}
+
+struct account {
+  sa_t buf; /* the six fields, NUL-separated */
+  const char *user, *home, *dash, *ext;
+  unsigned long uid, gid;
+};
+
+/* runs qmail-getpw as qmailp/nofiles and parses its six fields */
+static void lookup_getpw(const char *local, struct account *a)
+{
+  char path[4096];
+  const char *f[6];
+  int p[2], w;
+  size_t i, k;
+  pid_t pid;
+
+  if (strlen(auto_qmail) + sizeof "/bin/qmail-getpw" > sizeof path)
+    child_fail(CHILD_TEMP, "QMAILHOME is too long. (#4.3.0)");
+  memcpy(path, auto_qmail, strlen(auto_qmail));
+  memcpy(path + strlen(auto_qmail), "/bin/qmail-getpw", sizeof "/bin/qmail-getpw");
+  if (pipe2(p, O_CLOEXEC) == -1) child_fail(CHILD_TEMP, "Unable to make a pipe. (#4.3.0)");
+  pid = fork();
+  if (pid == -1) child_fail(CHILD_TEMP, "Unable to fork. (#4.3.0)");
+  if (pid == 0) {
+    const char *args[] = {"qmail-getpw", local, 0};
+    int nul = open("/dev/null", O_RDONLY);
+    /* the message is none of its business */
+    if (nul == -1 || fd_move(0, nul) == -1 || fd_copy(1, p[1]) == -1) _exit(111);
+    if (prot_drop(uidp, gidn) == -1) _exit(111);
+    execv(path, (char *const *)args);
+    _exit(111);
+  }
+  close(p[1]);
+  for (;;) {
+    ssize_t r;
+    if (!sa_readyplus(&a->buf, 1024)) child_fail(CHILD_TEMP, "Out of memory. (#4.3.0)");
+    r = read(p[0], a->buf.s + a->buf.len, a->buf.a - a->buf.len);
+    if (r == -1 && errno == EINTR) continue;
+    if (r <= 0) break;
+    a->buf.len += (size_t)r;
+    if (a->buf.len > GETPW_MAX) break;
+  }
+  close(p[0]);
+  if (wait_pid(pid, &w) == -1) child_fail(CHILD_TEMP, "Unable to wait for qmail-getpw. (#4.3.0)");
+  if (WIFEXITED(w) && WEXITSTATUS(w) == 100)
+    child_fail(CHILD_PERM, "Sorry, no mailbox here by that name. (#5.1.1)");
+  if (!WIFEXITED(w) || WEXITSTATUS(w) != 0 || a->buf.len > GETPW_MAX)
+    child_fail(CHILD_TEMP, "Unable to look up the recipient's account (qmail-getpw failed). (#4.3.0)");
+  for (i = k = 0; k < 6 && i < a->buf.len; ++k) {
+    const char *z = memchr(a->buf.s + i, 0, a->buf.len - i);
+    if (!z) break;
+    f[k] = a->buf.s + i;
+    i = (size_t)(z - a->buf.s) + 1;
+  }
+  if (k != 6 || i != a->buf.len || !scan_ulong_all(f[1], &a->uid) || !scan_ulong_all(f[2], &a->gid))
+    child_fail(CHILD_TEMP, "qmail-getpw gave a malformed answer. (#4.3.0)");
+  a->user = f[0];
+  a->home = f[3];
+  a->dash = f[4];
+  a->ext = f[5];
+}
+
+/* users/cdb first (it may override and extend the password database),
+ * then qmail-getpw */
+static void lookup(const char *local, struct account *a)
+{
+  struct users_entry e = USERS_ENTRY_INIT;
+  switch (users_lookup(local, strlen(local), &e)) {
+  case 1:
+    a->buf = e.buf; /* the strings live in e.buf */
+    a->user = e.user;
+    a->home = e.home;
+    a->dash = e.dash;
+    a->ext = e.ext;
+    a->uid = (unsigned long)e.uid;
+    a->gid = (unsigned long)e.gid;
+    return;
+  case 0:
+    lookup_getpw(local, a);
+    return;
+  default:
+    child_fail(CHILD_TEMP, "Unable to read users/cdb. (#4.3.0)");
+  }
+}
+
+static _Noreturn void deliver(const char *local, const char *domain, const char *sender)
+{
+  struct account a = {SA_INIT, 0, 0, 0, 0, 0, 0};
+  char qlocal[4096];
+  const char *args[12];
+  int n = 0;
+
+  lookup(local, &a);
+  if (a.uid == 0) child_fail(CHILD_TEMP, "Refusing to deliver to uid 0. (#4.3.0)");
+  if (a.uid > (uid_t)-2 || a.gid > (gid_t)-2)
+    child_fail(CHILD_TEMP, "Account has an impossible uid or gid. (#4.3.0)");
+  if (prot_drop((uid_t)a.uid, (gid_t)a.gid) == -1 || getuid() == 0 || geteuid() == 0)
+    child_fail(CHILD_TEMP, "Unable to switch to the recipient's account. (#4.3.0)");
+  if (chdir(a.home) == -1)
+    child_fail(CHILD_TEMP, "Unable to switch to the recipient's home directory. (#4.3.0)");
+  if (strlen(auto_qmail) + sizeof "/bin/qmail-local" > sizeof qlocal)
+    child_fail(CHILD_TEMP, "QMAILHOME is too long. (#4.3.0)");
+  memcpy(qlocal, auto_qmail, strlen(auto_qmail));
+  memcpy(qlocal + strlen(auto_qmail), "/bin/qmail-local", sizeof "/bin/qmail-local");
+
+  args[n++] = "qmail-local";
+  args[n++] = "--";
+  args[n++] = a.user;
+  args[n++] = a.home;
+  args[n++] = local;
+  args[n++] = a.dash;
+  args[n++] = a.ext;
+  args[n++] = domain;
+  args[n++] = sender;
+  args[n++] = dfl;
+  args[n] = 0;
+  execve(qlocal, (char *const *)args, (char *const *)env);
+  child_fail(CHILD_TEMP, "Unable to run qmail-local. (#4.3.0)");
+}
+
+/* ---- hooks ---- */
+
+static pid_t start(int fdmess, const char *sender, const char *rcpt, int fdout, sa_t *report)
+{
+  const char *at = strrchr(rcpt, '@');
+  sa_t local = SA_INIT;
+  pid_t pid;
+  if (at == rcpt) {
+    /* an empty local part is the trash can */
+    if (!sa_copys(report, "Kdid 0+0+0: empty local part, message discarded")) return -1;
+    return 0;
+  }
+  pid = fork();
+  if (pid != 0) return pid;
+  spawn_child_reset();
+  if (fd_copy(0, fdmess) == -1 || fd_copy(1, fdout) == -1 || fd_copy(2, fdout) == -1) _exit(111);
+  if (!sa_copyb(&local, rcpt, (size_t)(at - rcpt)) || !sa_0(&local))
+    child_fail(CHILD_TEMP, "Out of memory. (#4.3.0)");
+  deliver(local.s, at + 1, sender);
+}
+
+static void finish(int w, const char *out, size_t len, sa_t *r)
+{
+  int code = WIFEXITED(w) ? WEXITSTATUS(w) : -1;
+  const char *dflt;
+  char num[FMT_ULONG];
+  /* qmail-local: 0 delivered, 100 permanent failure, anything else
+   * (111, the sysexits temporaries 71/74/75, a crash) temporary */
+  if (code == 0) {
+    r->len = 0;
+    if (!sa_append(r, 'K')) goto nomem;
+    dflt = "delivered";
+  } else if (code == 100) {
+    if (!sa_copys(r, "D")) goto nomem;
+    dflt = "Permanent failure with no reason given. (#5.3.0)";
+  } else {
+    if (!sa_copys(r, "Z")) goto nomem;
+    dflt = "Temporary failure with no reason given. (#4.3.0)";
+    if (code == -1) {
+      num[fmt_ulong(num, WIFSIGNALED(w) ? (unsigned long)WTERMSIG(w) : 0)] = 0;
+      if (!sa_cats(r, "qmail-local crashed (signal ") || !sa_cats(r, num) || !sa_cats(r, "). (#4.3.0)"))
+        goto nomem;
+      if (len && !sa_append(r, '\n')) goto nomem;
+    }
+  }
+  if (len ? !sa_catb(r, out, len) : (r->len == 1 && !sa_cats(r, dflt))) goto nomem;
+  return;
+nomem:
+  sa_copys(r, "Zout of memory. (#4.3.0)");
+}
+
+static bool envset(const char *k, const char *v)
+{
+  if (!v) return true;
+  return sa_cats(&envbuf, k) && sa_append(&envbuf, '=') && sa_cats(&envbuf, v) && sa_0(&envbuf);
+}
+
+int main(int argc, char **argv)
+{
+  spawn_hooks_t h = {start, finish, OUT_MAX};
+  const char *path = getenv("PATH");
+  size_t i, n;
+  if (argc != 2) die_usage("qmail-lspawn defaultdelivery");
+  dfl = argv[1];
+  if (chdir(auto_qmail) == -1) die_sys(111, "unable to switch to ", auto_qmail);
+  if (ids_user(auto_userp, &uidp, 0) == -1) die_sys(111, "unable to look up user ", auto_userp);
+  if (ids_group(auto_groupn, &gidn) == -1) die_sys(111, "unable to look up group ", auto_groupn);
+  if (!envset("PATH", path && *path ? path : "/usr/local/bin:/usr/bin:/bin") ||
+      !envset("ASAN_OPTIONS", getenv("ASAN_OPTIONS")) || !envset("UBSAN_OPTIONS", getenv("UBSAN_OPTIONS")))
+    die_nomem();
+  for (n = i = 0; i < envbuf.len; i += strlen(envbuf.s + i) + 1) env[n++] = envbuf.s + i;
+  return spawn_main(&h);
+}
