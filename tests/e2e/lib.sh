@@ -166,7 +166,7 @@ home_of() { getent passwd "$1" | cut -d: -f6; }
 
 # user_new NAME: local user qtNAME, home $T/home/qtNAME with ~/Maildir
 user_new() {
-  local u=qt$1 h=$T/home/qt$1 g
+  local u=qt$1 h=$T/home/qt$1 gid g
   mkdir -p "$T/home"
   chmod 0755 "$T/home"
   {
@@ -179,9 +179,9 @@ user_new() {
       usermod -d "$h" "$u" || return 1
     fi
   } 9>>"$_T_LOCK"
-  g=$(id -g "$u")
+  gid=$(id -g "$u")
   mkdir -p "$h/Maildir/cur" "$h/Maildir/new" "$h/Maildir/tmp"
-  chown -R "$u:$g" "$h"
+  chown -R "$u:$gid" "$h"
   chmod 0755 "$h"
   chmod 0700 "$h/Maildir" "$h/Maildir/cur" "$h/Maildir/new" "$h/Maildir/tmp"
 }
