@@ -48,7 +48,7 @@ int main(int argc, char **argv)
     else src = "/etc/aliases";
   }
   if (control_init() == -1) die_sys(111, "unable to read control/me");
-  r = control_readline(&host, "control/envnoathost");
+  r = control_readline(&host, "envnoathost");
   if (r == -1) die_sys(111, "unable to read control/envnoathost");
   if (r == 0 && *control_me() && !sa_copys(&host, control_me())) die_nomem();
   if (!sa_0(&host)) die_nomem();

@@ -195,11 +195,27 @@ static void each_line(int fd, const char *what, void (*fn)(const char *, size_t,
 
 static void account3(const char *s, size_t n, const cmap_t *m) { account(s, n); }
 
+/* a users/ list file: one entry a line, blank and '#' lines skipped,
+ * trailing blanks removed (control/ files' rules, but under users/) */
 static void readmap(const char *fn, int *have, sa_t *s, cmap_t *m, int colon)
 {
-  int r = control_readfile(s, fn, 0);
+  sa_t raw = SA_INIT;
+  size_t i = 0;
+  int r = read_file(fn, &raw, CONTROL_MAX);
   if (r == -1) die_sys(111, "unable to read ", fn);
   *have = r;
+  s->len = 0;
+  while (i < raw.len) {
+    const char *nl = memchr(raw.s + i, '\n', raw.len - i);
+    size_t end = nl ? (size_t)(nl - raw.s) : raw.len, e = end;
+    while (e > i && (raw.s[e - 1] == ' ' || raw.s[e - 1] == '\t' || raw.s[e - 1] == '\r')) e--;
+    if (e > i && raw.s[i] != '#') {
+      if (memchr(raw.s + i, 0, e - i)) die_perm(fn, " contains a NUL byte");
+      if (!sa_catb(s, raw.s + i, e - i) || !sa_0(s)) die_nomem();
+    }
+    i = end + 1;
+  }
+  sa_free(&raw);
   if (r && cmap_init(m, s, colon) == -1) die_nomem();
 }
 

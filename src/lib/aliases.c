@@ -190,13 +190,11 @@ static int do_include(struct ctx *c, const char *path, int depth)
   return r;
 }
 
-static int flush(struct ctx *c, const char *file, unsigned long line, sa_t *name, sa_t *rhs)
+/* the targets of an alias are parsed line by line as they come (so errors
+ * name the right line); this adds the finished alias */
+static int flush(struct ctx *c, const char *file, unsigned long line, const sa_t *name, size_t count)
 {
-  size_t count = 0;
   int r;
-  c->val.len = 0;
-  r = list(c, file, line, rhs->s, rhs->len, 0, &count);
-  if (r) return r;
   if (count == 0) return fail(c, file, line, "alias has no targets");
   r = cdb_make_exists(&c->cm, name->s, (unsigned)name->len);
   if (r < 0) return sysfail(c, file, "unable to read back the cdb");
@@ -204,14 +202,15 @@ static int flush(struct ctx *c, const char *file, unsigned long line, sa_t *name
   if (c->val.len > 0xffffffffu - 4096 ||
       cdb_make_add(&c->cm, name->s, (unsigned)name->len, c->val.s, (unsigned)c->val.len) != 0)
     return sysfail(c, file, "unable to write the cdb");
+  c->val.len = 0;
   return 0;
 }
 
 int aliases_compile(const char *path, int fd, const char *defhost, aliases_err_t *err)
 {
   struct ctx c = {.defhost = defhost, .err = err};
-  sa_t f = SA_INIT, name = SA_INIT, rhs = SA_INIT;
-  size_t i = 0;
+  sa_t f = SA_INIT, name = SA_INIT;
+  size_t i = 0, count = 0;
   unsigned long ln = 0, entry = 0;
   int r;
   err->line = 0;
@@ -228,14 +227,14 @@ int aliases_compile(const char *path, int fd, const char *defhost, aliases_err_t
       /* blank lines and comments are skipped without ending an entry */
     } else if (j > i) {
       if (!entry) r = fail(&c, path, ln, "continuation line without an alias name");
-      else if (!sa_append(&rhs, ' ') || !sa_catb(&rhs, f.s + j, end - j))
-        r = sysfail(&c, path, "out of memory");
+      else r = list(&c, path, ln, f.s + j, end - j, 0, &count);
     } else {
       const char *colon = memchr(f.s + i, ':', end - i);
       size_t k, nlen;
-      if (entry) r = flush(&c, path, entry, &name, &rhs);
+      if (entry) r = flush(&c, path, entry, &name, count);
       if (r) break;
       entry = ln;
+      count = 0;
       if (!colon) { r = fail(&c, path, ln, "missing colon after the alias name"); break; }
       nlen = (size_t)(colon - (f.s + i));
       while (nlen && blank(f.s[i + nlen - 1])) nlen--;
@@ -251,16 +250,15 @@ int aliases_compile(const char *path, int fd, const char *defhost, aliases_err_t
         name.s[k] = lower(ch);
       }
       if (r) break;
-      if (!sa_copyb(&rhs, colon + 1, (size_t)(f.s + end - colon - 1))) r = sysfail(&c, path, "out of memory");
+      r = list(&c, path, ln, colon + 1, (size_t)(f.s + end - colon - 1), 0, &count);
     }
     i = end + 1;
   }
-  if (!r && entry) r = flush(&c, path, entry, &name, &rhs);
+  if (!r && entry) r = flush(&c, path, entry, &name, count);
   /* finish even after an error: it frees libcdb's tables */
   if (cdb_make_finish(&c.cm) != 0 && !r) r = sysfail(&c, path, "unable to write the cdb");
   sa_free(&f);
   sa_free(&name);
-  sa_free(&rhs);
   sa_free(&c.val);
   sa_free(&c.tok);
   return r;
