@@ -1,0 +1,42 @@
+/* forward: a .qmail helper.  Requeues the message on stdin to the
+ * addresses given, with $DTLINE prepended and $NEWSENDER as envelope
+ * sender (forward(1)).  Exit codes per qmail-command(8). */
+#include <signal.h>
+#include "buf.h"
+#include "die.h"
+#include "num.h"
+#include "proc.h"
+#include "queue.h"
+
+const char *PROG = "forward";
+
+int main(int argc, char **argv)
+{
+  const char *sender = env_get("NEWSENDER"), *dtline = env_get("DTLINE"), *r;
+  char space[BUF_SIZE], num[FMT_ULONG];
+  buf_t in;
+  qq_t q;
+  if (argc < 2) die_usage("forward address ...");
+  if (!sender) die_perm("NEWSENDER not set");
+  if (!dtline) die_perm("DTLINE not set");
+  /* a qmail-queue that dies early must show up as its exit code, not as
+   * this process killed by SIGPIPE */
+  sig_ignore(SIGPIPE);
+  if (qq_open(&q, true) == -1) die_sys(111, "unable to fork for qmail-queue");
+  qq_puts(&q, dtline);
+  buf_init(&in, buf_read_op, 0, space, sizeof space);
+  for (;;) {
+    ssize_t n = buf_feed(&in);
+    if (n == -1) die_sys(111, "unable to read message");
+    if (n == 0) break;
+    qq_put(&q, buf_peek(&in), (size_t)n);
+    buf_skip(&in, (size_t)n);
+  }
+  qq_from(&q, sender);
+  for (int i = 1; i < argc; i++) qq_to(&q, argv[i]);
+  num[fmt_ulong(num, (unsigned long)q.pid)] = 0;
+  r = qq_close(&q);
+  if (*r) die_(*r == 'D' ? 100 : 111, 0, r + 1, (const char *)0);
+  say_(0, "qp ", num, (const char *)0);
+  return 0;
+}
