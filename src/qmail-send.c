@@ -765,7 +765,7 @@ static bool chan_wants_now(int c)
 
 static const char giveup[] =
     "\nGiving up on this address: the message has been in the queue longer than queuelifetime "
-    "allows.";
+    "allows.\n";
 
 static void report(int c, unsigned s, char *rep, size_t len)
 {
@@ -789,6 +789,7 @@ static void report(int c, unsigned s, char *rep, size_t len)
   if (kind == 'Z' && (unsigned long)(j->started - j->birth) > cf.lifetime &&
       j->started > j->birth) {
     fixed.len = 0;
+    while (len > 1 && rep[len - 1] == '\n') --len;
     if (sa_catb(&fixed, rep, len) && sa_cats(&fixed, giveup)) {
       fixed.s[0] = 'D';
       rep = fixed.s;
