@@ -35,7 +35,7 @@ const char *PROG = "qmail-qread";
 static bool trouble; /* something could not be read: exit 111 at the end */
 static sa_t line = SA_INIT;
 
-static void nomem(void)
+static _Noreturn void nomem(void)
 {
   buf_flush(buf1);
   die_nomem();
@@ -209,9 +209,18 @@ static void message(unsigned long id, sa_t *fn, sa_t *sender)
     return; /* gone meanwhile */
   }
   if (!queue_name(fn, "info", id, true)) nomem();
-  r = open_rec(fn->s, &fd);
-  if (r == -1) return;
-  if (r == 0) {
+  fd = open(fn->s, O_RDONLY | O_CLOEXEC);
+  if (fd == -1 && errno == EACCES) {
+    /* a qmail group member: info/ is qmails's alone; say so once and show
+     * what todo/ holds */
+    static bool said;
+    if (!said) complain("showing only messages not yet preprocessed: unable to read ", fn->s);
+    said = true;
+  } else if (fd == -1 && errno != ENOENT) {
+    complain("unable to open ", fn->s);
+    return;
+  }
+  if (fd == -1) {
     /* not preprocessed yet?  Otherwise being queued, or a leftover of a
      * crash: neither is a message in the queue. */
     if (!queue_name(fn, "todo", id, true)) nomem();

@@ -71,6 +71,11 @@ out=$("$Q/bin/qmail-qread")
 like "$out" "^[0-9]{1,2} [A-Z][a-z]{2} [0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2} GMT  #$id  $(stat -c %s "$m")  <a@b>  not preprocessed
 	todo	c@d
 	todo	e@f\$" "qmail-qread: message in todo"
+# a qmail group member cannot read info/: it sees todo/, with one warning
+gout=$(setpriv --reuid=$U --regid=qtqmail --clear-groups "$Q/bin/qmail-qread" 2>"$D/err"; echo "rc=$?")
+is "$gout" "$out
+rc=111" "qmail-qread as a qmail group member: same listing, exit 111"
+is "$(grep -c 'warning: showing only messages not yet preprocessed' "$D/err")" 1 "qmail-qread: one warning about info/"
 
 # ---- as if qmail-send had preprocessed it (qmails writes these) ------------
 n=$((id % split))
