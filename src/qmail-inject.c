@@ -104,7 +104,7 @@ static void put(const char *s, size_t n)
   else if (buf_put(buf1, s, n) == -1) die_write();
 }
 static void puts_(const char *s) { put(s, strlen(s)); }
-static void putsa(const sa_t *x) { put(x->s, x->len); }
+static void putsa(const sa_t *x) { if (x->len) put(x->s, x->len); }
 
 /* ---- addresses */
 
@@ -535,7 +535,7 @@ int main(int argc, char **argv)
   const char *x, *fopt = 0, *Fopt = 0;
   hdr_rd_t rd;
   sa_t f = SA_INIT;
-  char last = 0;
+  char last = '\n'; /* the last byte written of the body, if any */
   int c, r;
 
   sig_ignore(SIGPIPE);
@@ -592,10 +592,9 @@ int main(int argc, char **argv)
   }
   finish_header();
 
-  if (rd.end == HDR_END_BLANK) {
+  if (rd.end == HDR_END_BLANK)
     puts_("\n");
-    last = '\n';
-  } else if (rd.end == HDR_END_LINE) {
+  else if (rd.end == HDR_END_LINE) {
     /* the header ended at a line that is no field: keep a separator */
     puts_("\n");
     putsa(&rd.line);
@@ -609,7 +608,7 @@ int main(int argc, char **argv)
     last = buf_peek(buf0)[n - 1];
     buf_skip(buf0, (size_t)n);
   }
-  if (last && last != '\n') puts_("\n"); /* every line ends in LF */
+  if (last != '\n') puts_("\n"); /* every line ends in LF */
   finish();
   return 0;
 }
