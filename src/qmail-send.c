@@ -785,9 +785,15 @@ static void report(int c, unsigned s, char *rep, size_t len)
   sl->used = false;
   h->used--;
   j->outstanding--;
-  /* past its lifetime a temporary failure is the last one */
-  if (kind == 'Z' && (unsigned long)(j->started - j->birth) > cf.lifetime &&
-      j->started > j->birth) {
+  /* past its lifetime a temporary failure is the last one; a mangled
+   * report counts as temporary, so it ends there too */
+  if (j->started > j->birth && (unsigned long)(j->started - j->birth) > cf.lifetime &&
+      kind != 'K' && kind != 'D') {
+    static char unreadable[] = "ZThe delivery report was unreadable.";
+    if (kind != 'Z') {
+      rep = unreadable;
+      len = sizeof unreadable - 1;
+    }
     fixed.len = 0;
     while (len > 1 && rep[len - 1] == '\n') --len;
     if (sa_catb(&fixed, rep, len) && sa_cats(&fixed, giveup)) {

@@ -1,0 +1,223 @@
+#!/bin/bash
+# qmail-send: preprocessing, local deliveries, log lines, retries on
+# SIGALRM, control rereads on SIGHUP, bounces (normal, double, triple),
+# queuelifetime, VERP, archiveaddress, the single-instance lock, SIGTERM;
+# then report handling that real spawners cannot produce, against the
+# fake spawners in tests/e2e/fakes.
+. "$(dirname "$0")/lib.sh"
+t_init
+
+ok inst_new s || t_done
+if [ ! -x "$Q/bin/qmail-start" ] || [ ! -x "$Q/bin/qmail-local" ]; then
+  t_skip 1 "the delivery programs are not built yet"
+  t_done
+fi
+user_new alice
+user_new bob
+user_new carol
+A=qtalice
+HA=$(home_of $A)
+HB=$(home_of qtbob)
+HC=$(home_of qtcarol)
+D=$T/data
+mkdir -p "$D"
+chmod 0755 "$D"
+ME=s.test
+
+# qq USER SENDER RCPT...: the message on stdin goes to qmail-queue as USER
+# with exactly this envelope (qmail-inject would rewrite it)
+qq() {
+  local u=$1 s=$2 e=$D/env.$RANDOM
+  shift 2
+  { printf 'F%s\0' "$s"; printf 'T%s\0' "$@"; printf '\0'; } >"$e"
+  chmod 0644 "$e"
+  as_user "$u" "$Q/bin/qmail-queue" 1<"$e"
+}
+logged() { inst_log | grep -q -- "$1"; }
+# the id qmail-send logged for the message whose sender line matches
+newest_file() { ls -t "$1"/new/* 2>/dev/null | head -n 1; }
+all_new() { cat "$1"/new/* 2>/dev/null; }
+
+ok inst_start ./Maildir/
+
+# ---- a plain local delivery and its log lines ------------------------------
+printf 'Subject: one\n\nfirst message\n' | qq $A "$A@$ME" "$A@$ME"
+ok wait_for 20 eval '[ "$(maildir_count "$HA/Maildir")" = 1 ]'
+ok wait_for 10 logged "end msg"
+log=$(inst_log)
+id=$(sed -n 's/^new msg \([0-9]*\)$/\1/p' <<<"$log" | head -n 1)
+like "$id" '^[0-9]+$' "new msg <id>"
+like "$log" "info msg $id: bytes [0-9]+ from <$A@$ME> qp [0-9]+ uid $(id -u $A)" "info msg line"
+like "$log" "starting delivery 1: msg $id to local $A@$ME" "starting delivery line"
+like "$log" "delivery 1: success: did_[0-9]\\+[0-9]\\+[0-9]/" "delivery success line, sanitised"
+like "$log" "status: local 1/10 remote 0/20" "status after the start"
+like "$log" "end msg $id" "end msg"
+ok wait_for 10 eval '[ -z "$(find "$Q/queue/mess" "$Q/queue/info" "$Q/queue/local" "$Q/queue/todo" -type f)" ]'
+
+# ---- unknown user: a bounce goes back to the sender -------------------------
+printf 'Subject: to nobody\n\nbounce me\n' | qq $A "$A@$ME" "nosuchuser@$ME"
+ok wait_for 20 eval '[ "$(maildir_count "$HA/Maildir")" = 2 ]'
+b=$(newest_file "$HA/Maildir")
+m=$(cat "$b")
+like "$m" "From: MAILER-DAEMON@$ME" "bounce: From"
+like "$m" "Subject: failure notice" "bounce: Subject"
+like "$m" "Return-Path: <>" "bounce: empty envelope sender"
+like "$m" "Hi. This is the qmail-send program at $ME\\." "bounce: QSBMF opening"
+like "$m" "<nosuchuser@$ME>:"$'\n' "bounce: recipient paragraph"
+like "$m" "--- Below this line is a copy of the message."$'\n\n'"Return-Path: <$A@$ME>" "bounce: separator and Return-Path"
+like "$m" "bounce me" "bounce: original body included"
+like "$(inst_log)" "delivery [0-9]+: failure: " "failure logged"
+like "$(inst_log)" "bounce msg [0-9]+ qp [0-9]+" "bounce msg logged"
+
+# ---- double bounce to the postmaster, triple bounce dropped ----------------
+PM=$Q/alias/Maildir
+n0=$(maildir_count "$PM")
+printf 'Subject: bounce of a bounce\n\nnobody wants me\n' | qq $A "" "nosuchuser@$ME"
+ok wait_for 20 eval '[ "$(maildir_count "$PM")" -gt '"$n0"' ]'
+m=$(all_new "$PM")
+like "$m" "To: postmaster@$ME" "double bounce: To postmaster"
+like "$m" "Return-Path: <#@\\[\\]>" "double bounce: sender #@[]"
+like "$m" "--- Below this line is the original bounce." "double bounce: separator"
+printf 'Subject: triple\n\nx\n' | qq $A "#@[]" "nosuchuser@$ME"
+ok wait_for 20 logged "triple bounce: discarding bounce/"
+
+# ---- SIGALRM: a deferred delivery is retried at once ------------------------
+rm -rf "$HB/Maildir/tmp"
+printf 'Subject: later\n\ndeferred\n' | qq $A "$A@$ME" "qtbob@$ME"
+ok wait_for 20 logged "deferral: "
+is "$(maildir_count "$HB/Maildir")" 0 "nothing delivered while tmp/ is missing"
+ok test -n "$(find "$Q/queue/local" -type f)"
+# the next attempt is written as the local file's mtime, in the future
+f=$(find "$Q/queue/local" -type f | head -n 1)
+ok test "$(stat -c %Y "$f")" -gt "$(date +%s)"
+mkdir -m 0700 "$HB/Maildir/tmp" && chown qtbob: "$HB/Maildir/tmp"
+ok svc -a "$Q/supervise/qmail-send"
+ok wait_for 20 eval '[ "$(maildir_count "$HB/Maildir")" = 1 ]'
+
+# ---- VERP ---------------------------------------------------------------------
+printf 'Subject: verp\n\nv\n' | qq $A "list@$ME-@[]" "qtbob@$ME"
+ok wait_for 20 eval '[ "$(maildir_count "$HB/Maildir")" = 2 ]'
+like "$(cat "$(newest_file "$HB/Maildir")")" "Return-Path: <list-qtbob=$ME@$ME>" "VERP sender expanded"
+
+# ---- SIGHUP rereads control files ---------------------------------------------
+echo other.test >>"$Q/control/locals"
+ok svc -h "$Q/supervise/qmail-send"
+ok wait_for 10 logged "status: control files reread"
+printf 'Subject: other\n\no\n' | qq $A "$A@$ME" "qtcarol@other.test"
+ok wait_for 20 eval '[ "$(maildir_count "$HC/Maildir")" = 1 ]'
+like "$(inst_log)" "to local qtcarol@other.test" "new locals entry used after HUP"
+
+# ---- archiveaddress: a copy of everything, failures never bounce ---------------
+echo "qtcarol@$ME" >"$Q/control/archiveaddress"
+ok svc -h "$Q/supervise/qmail-send"
+ok wait_for 10 eval '[ "$(inst_log | grep -c "control files reread")" = 2 ]'
+printf 'Subject: archived\n\na\n' | qq $A "$A@$ME" "qtbob@$ME"
+ok wait_for 20 eval '[ "$(maildir_count "$HC/Maildir")" = 2 ]'
+ok wait_for 20 eval '[ "$(maildir_count "$HB/Maildir")" = 3 ]'
+echo "nosucharchive@$ME" >"$Q/control/archiveaddress"
+ok svc -h "$Q/supervise/qmail-send"
+ok wait_for 10 eval '[ "$(inst_log | grep -c "control files reread")" = 3 ]'
+na=$(maildir_count "$HA/Maildir")
+printf 'Subject: archived badly\n\nb\n' | qq $A "$A@$ME" "qtbob@$ME"
+ok wait_for 20 eval '[ "$(maildir_count "$HB/Maildir")" = 4 ]'
+ok wait_for 20 logged "to local nosucharchive@$ME"
+ok wait_for 20 eval '[ "$(inst_log | grep -c "^end msg")" -ge 9 ]'
+sleep 1
+is "$(maildir_count "$HA/Maildir")" "$na" "a failing archive copy does not bounce"
+rm -f "$Q/control/archiveaddress"
+
+# ---- queuelifetime: deferral past the lifetime becomes a bounce ----------------
+echo 1 >"$Q/control/queuelifetime"
+ok svc -h "$Q/supervise/qmail-send"
+ok wait_for 10 eval '[ "$(inst_log | grep -c "control files reread")" = 4 ]'
+rm -rf "$HB/Maildir/tmp"
+na=$(maildir_count "$HA/Maildir")
+nd=$(inst_log | grep -c "deferral: ")
+printf 'Subject: too old\n\nold\n' | qq $A "$A@$ME" "qtbob@$ME"
+ok wait_for 20 eval '[ "$(inst_log | grep -c "deferral: ")" -gt '"$nd"' ]'
+sleep 2.2
+ok svc -a "$Q/supervise/qmail-send"
+ok wait_for 20 eval '[ "$(maildir_count "$HA/Maildir")" -gt '"$na"' ]'
+m=$(cat "$(newest_file "$HA/Maildir")")
+like "$m" "<qtbob@$ME>:" "lifetime bounce names the recipient"
+like "$m" "in the queue longer than queuelifetime" "lifetime sentence"
+mkdir -m 0700 "$HB/Maildir/tmp" && chown qtbob: "$HB/Maildir/tmp"
+rm -f "$Q/control/queuelifetime"
+
+# ---- a second qmail-send refuses to start ---------------------------------------
+rc=0
+(cd / && "$Q/bin/qmail-send" 0>"$D/second.log" 1>/dev/null 2>/dev/null) || rc=$?
+is "$rc" 111 "second qmail-send exits 111"
+like "$(cat "$D/second.log")" "alert: cannot start: qmail-send is already running" "second qmail-send alert"
+
+# ---- SIGTERM -------------------------------------------------------------------
+ok inst_stop
+# (other programs' sanitizer reports may follow in the log)
+like "$(inst_log | grep -E '^(status|alert):' | tail -n 1)" "^status: exiting$" "status: exiting on svc -d"
+is "$(inst_log | grep -E 'ERROR: AddressSanitizer|runtime error' | head -n 3)" "" "no sanitizer errors"
+
+# ---- fake spawners: mangled reports, restart keeps the schedule, bounce retry ---
+F=$(dirname "$0")/fakes
+FH=$T/fh
+ok "$F/mkqueue.sh" "$FH"
+if ok make -s -C "$_T_REPO" SAN=1 BUILD="$_T_BUILD" O="$T/fbin" QMAILHOME="$FH" \
+  PROGS=qmail-send SCRIPTS= progs; then
+  cp "$F/fake-qmail-queue.py" "$FH/bin/qmail-queue"
+  echo fake.test >"$FH/control/me"
+  echo fake.test >"$FH/control/locals"
+  echo "virt.test:v1" >"$FH/control/virtualdomains"
+  FL=$T/fake.log
+  fstart() { python3 "$F/fake-start.py" "$T/fbin/qmail-send" "$FH" "$FL" & }
+  # signals go to our own qmail-send by pid
+  fsend() { kill -"$1" "$(pgrep -xf "$T/fbin/qmail-send")"; }
+  flogged() { grep -q -- "$1" "$FL"; }
+  fsince() { tail -n +"$(($1 + 1))" "$FL" | grep -q -- "$2"; }
+  fq() { python3 "$F/fake-inject.py" "$FH" "$@" </dev/null >/dev/null; }
+  fstart
+  ok wait_for 10 flogged "status: local 0/10 remote 0/20"
+  fq s@x.test mangle@fake.test ok@remote.test x@virt.test defer@fake.test fail@fake.test
+  ok wait_for 10 flogged "report mangled, will defer"
+  ok wait_for 10 flogged "to remote ok@remote.test"
+  ok wait_for 10 flogged "to local v1-x@virt.test"
+  ok wait_for 10 flogged "failure: Sorry,_no_mailbox"
+  ok wait_for 10 eval '[ "$(grep -c "deferral: " "$FL")" = 1 ]'
+  ok wait_for 10 eval '[ "$(grep -c "^status: local 0/10 remote 0/20" "$FL")" -ge 2 ]'
+  lf=$(find "$FH/queue/local" -type f)
+  id=$(basename "$lf")
+  sched=$(stat -c %Y "$lf")
+  ok test "$sched" -gt "$(date +%s)"
+  # a restart keeps the schedule: nothing is retried before its time
+  fsend TERM
+  ok wait_for 10 flogged "status: exiting"
+  n=$(wc -l <"$FL")
+  fstart
+  ok wait_for 10 fsince "$n" "status: local 0/10 remote 0/20"
+  sleep 1
+  is "$(grep -c 'to local mangle@fake.test' "$FL")" 1 "restart: no early retry"
+  is "$(stat -c %Y "$lf")" "$sched" "restart: schedule kept in the mtime"
+  # past queuelifetime both end; the bounce cannot be queued at first:
+  # bounce/<id> stays and is retried, never lost
+  echo 53 >"$FH/bin/qmail-queue.exit"
+  echo 0 >"$FH/control/queuelifetime"
+  fsend HUP
+  ok wait_for 10 flogged "control files reread"
+  fsend ALRM
+  ok wait_for 10 flogged "trouble injecting bounce message, will try later"
+  ok test -f "$FH/queue/bounce/$id"
+  ok test -f "$FH/queue/info/$((id % 23))/$id"
+  rm -f "$FH/bin/qmail-queue.exit"
+  fsend ALRM
+  ok wait_for 10 flogged "bounce msg $id"
+  ok wait_for 10 flogged "end msg $id"
+  m=$(cat "$FH/injected/1.msg")
+  like "$m" "<mangle@fake.test>:"$'\n'"The delivery report was unreadable." "fake bounce: mangled report"
+  like "$m" "<defer@fake.test>:" "fake bounce: deferred past lifetime"
+  like "$m" "<fail@fake.test>:"$'\n'"Sorry, no mailbox" "fake bounce: permanent failure"
+  is "$(tr '\0' '|' <"$FH/injected/1.env")" "F|Ts@x.test||" "fake bounce envelope"
+  ok wait_for 10 eval '[ -z "$(find "$FH/queue" -type f ! -name sendmutex)" ]'
+  fsend TERM
+  ok wait_for 10 eval '[ "$(grep -c "status: exiting" "$FL")" = 2 ]'
+  is "$(grep -E 'ERROR: AddressSanitizer|runtime error' "$FL" | head -n 3)" "" "fake run: no sanitizer errors"
+fi
+
+t_done
