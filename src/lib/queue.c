@@ -50,7 +50,13 @@ int qq_open(qq_t *q, bool allow_env)
   if (q->pid == 0) {
     const char *args[] = {prog, 0};
     int m, e, x;
+    sigset_t none;
+    /* ignored and blocked signals survive exec: qmail-queue must get a
+     * clean slate, or its own 24-hour alarm could never fire */
     sig_default(SIGPIPE);
+    sig_default(SIGALRM);
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, 0);
     /* move everything out of the way first: a pipe end may sit on 0, 1 or 6 */
     m = fcntl(pm[0], F_DUPFD_CLOEXEC, 10);
     e = fcntl(pe[0], F_DUPFD_CLOEXEC, 10);

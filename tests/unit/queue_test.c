@@ -30,6 +30,7 @@ static const char fake[] =
   "split) printf 'D' >&6; sleep 0.2; printf 'split text\\n' >&6; exit 82 ;;\n"
   "linger) sleep 5 & printf 'Zlinger' >&6; exit 82 ;;\n"
   "crash) kill -9 $$ ;;\n"
+  "sigs) grep -E '^Sig(Blk|Ign)' /proc/$$/status > \"$d/sigs\"; exit 0 ;;\n"
   "esac\n"
   "exit 81\n";
 
@@ -240,6 +241,28 @@ static void test_qq(void)
     EQ_STR(inject(true, msg, sizeof msg - 1, "a@b", to, false), "Zlinger",
            "exit 82 while a leftover process holds fd 6");
     OK(now() - t0 < 3, "  and qq_close does not wait for that process");
+  }
+
+  /* a caller that blocks and ignores signals must not pass that on */
+  mode("sigs");
+  {
+    char sigs[600];
+    sa_t f = SA_INIT;
+    sigset_t s;
+    snprintf(sigs, sizeof sigs, "%s/sigs", t_tmpdir());
+    sigemptyset(&s);
+    sigaddset(&s, SIGALRM);
+    sigaddset(&s, SIGTERM);
+    sigprocmask(SIG_BLOCK, &s, 0);
+    signal(SIGALRM, SIG_IGN);
+    EQ_STR(inject(true, msg, sizeof msg - 1, "a@b", to, false), "", "sigs: ran");
+    read_file(sigs, &f, 4096);
+    sa_0(&f);
+    EQ_STR(f.s, "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n",
+           "qmail-queue starts with no blocked or ignored signals");
+    sigprocmask(SIG_UNBLOCK, &s, 0);
+    signal(SIGALRM, SIG_DFL);
+    sa_free(&f);
   }
 
   mode("crash");
