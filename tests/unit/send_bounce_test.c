@@ -15,9 +15,9 @@ static void copy(const char *msg, size_t max, const char *want, const char *name
   (void)!write(p[1], msg, strlen(msg));
   close(p[1]);
   OK(bounce_copy(p[0], max, put, &out) == 0 && out.len == strlen(want) &&
-         !memcmp(out.s, want, out.len),
+         (!out.len || !memcmp(out.s, want, out.len)),
      name);
-  if (out.len != strlen(want) || memcmp(out.s, want, out.len))
+  if (out.len != strlen(want) || (out.len && memcmp(out.s, want, out.len)))
     printf("#   got '%.*s'\n", (int)out.len, out.s ? out.s : "");
   close(p[0]);
   sa_free(&out);
