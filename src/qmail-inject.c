@@ -153,7 +153,7 @@ static void literal_addr(hdr_addr_t *a, const char *s, const char *what)
 
 static void add_arg(const char *s)
 {
-  hdr_addr_t a = {SA_INIT, SA_INIT, 0, 0, 0, 0, 0, 0, 0, 0};
+  hdr_addr_t a = HDR_ADDR_INIT;
   literal_addr(&a, s, "recipient");
   add_env(&rcpt_args, &a);
   hdr_addr_free(&a);
@@ -161,7 +161,7 @@ static void add_arg(const char *s)
 
 static void set_sender(const char *s)
 {
-  hdr_addr_t a = {SA_INIT, SA_INIT, 0, 0, 0, 0, 0, 0, 0, 0};
+  hdr_addr_t a = HDR_ADDR_INIT;
   sender.len = 0;
   have_sender = true;
   if (!*s || !strcmp(s, "<>")) { /* the null sender */
@@ -178,7 +178,7 @@ static void set_sender(const char *s)
 /* QMAILSUSER@QMAILSHOST (default: the From user and host) */
 static void default_sender(void)
 {
-  hdr_addr_t a = {SA_INIT, SA_INIT, 0, 0, 0, 0, 0, 0, 0, 0};
+  hdr_addr_t a = HDR_ADDR_INIT;
   if (!sa_copys(&a.local, mailsuser)) die_nomem();
   if (verp_mess) { /* a return address unique to this message */
     if (!sa_append(&a.local, '-') || !sa_catulong(&a.local, (unsigned long)start.tv_sec) ||
@@ -311,7 +311,7 @@ static void put_msgid(const char *pre)
 
 static void put_from(const char *pre)
 {
-  hdr_addr_t a = {SA_INIT, SA_INIT, 0, 0, 0, 0, 0, 0, 0, 0};
+  hdr_addr_t a = HDR_ADDR_INIT;
   sa_t v = SA_INIT;
   if (!sa_copys(&a.local, mailuser)) die_nomem();
   if (mailhost) {
@@ -354,7 +354,7 @@ static void put_from(const char *pre)
  * $QMAILMFTFILE, replies should go to all of To and Cc */
 static void put_mft(void)
 {
-  hdr_addr_t a = {SA_INIT, SA_INIT, 0, 0, 0, 0, 0, 0, 0, 0};
+  hdr_addr_t a = HDR_ADDR_INIT;
   sa_t v = SA_INIT;
   size_t i;
   bool hit = false;

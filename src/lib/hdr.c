@@ -274,6 +274,7 @@ static hdr_addr_t *alist_add(hdr_alist_t *l)
   /* keep the strings' space for reuse, reset everything else */
   a->local.len = a->domain.len = 0;
   a->has_domain = a->angle = a->null = a->route = a->group = a->changed = false;
+  a->comma = false;
   a->start = a->end = 0;
   return a;
 }
@@ -372,8 +373,19 @@ static int parse(hdr_alist_t *l, const char *s, const tok_t *t, size_t nt)
         x->start = t[j + 1].start;
       }
       j = e + 1;
-    } else if ((r = spec(x, s, t, i, j)) != 1)
-      return r;
+    } else { /* bare addresses; a word right after a word starts the next */
+      size_t a = i;
+      for (size_t k = i + 1; k <= j; k++) {
+        if (k < j && !(word(t + k) || t[k].type == T_LIT)) continue;
+        if (k < j && !(word(t + k - 1) || t[k - 1].type == T_LIT)) continue;
+        if ((r = spec(x, s, t, a, k)) != 1) return r;
+        if (k == j) break;
+        x->comma = true;
+        if (!(x = alist_add(l))) return -1;
+        x->group = ingroup;
+        a = k;
+      }
+    }
     if (j < nt && !is(t + j, ',') && !is(t + j, ';')) return 0;
     i = j;
   }
@@ -494,8 +506,11 @@ bool hdr_alist_render(sa_t *out, const char *s, size_t n, const hdr_alist_t *l,
   size_t pos = 0, base = out->len;
   for (size_t i = 0; i < l->n; i++) {
     const hdr_addr_t *a = l->a + i;
-    if (!a->changed || a->start < pos || a->end > n) continue;
-    if (!sa_catb(out, s + pos, a->start - pos) || !hdr_addr_fmt(out, a)) return false;
+    if ((!a->changed && !a->comma) || a->start < pos || a->end > n) continue;
+    if (!sa_catb(out, s + pos, a->start - pos)) return false;
+    if (a->changed ? !hdr_addr_fmt(out, a) : !sa_catb(out, s + a->start, a->end - a->start))
+      return false;
+    if (a->comma && !sa_append(out, ',')) return false;
     pos = a->end;
     if (out->len - base > max) { errno = E2BIG; return false; }
   }

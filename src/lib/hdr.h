@@ -9,9 +9,11 @@
  *    (To, Cc, From, ...) into mailboxes: display names, comments, quoted
  *    strings, groups ("undisclosed-recipients:;"), route-addrs and
  *    addresses without a domain are understood.  It never recurses, so
- *    deep nesting costs nothing.  hdr_alist_render writes the value back
- *    with only the changed addresses replaced; everything else (names,
- *    comments, folding) stays byte for byte.
+ *    deep nesting costs nothing.  Bare addresses separated by blanks
+ *    instead of commas ("joe fred") are taken as a list, as qmail does.
+ *    hdr_alist_render writes the value back with only the changed
+ *    addresses replaced (and missing commas added); everything else
+ *    (names, comments, folding) stays byte for byte.
  * 3. hdr_qualify applies qmail-inject's completion rules (defaulthost,
  *    defaultdomain, plusdomain) to one address. */
 #ifndef HDR_H
@@ -78,8 +80,11 @@ typedef struct {
   bool route;      /* an obsolete source route "<@a,@b:u@h>" was present */
   bool group;      /* inside a group "name: ... ;" */
   bool changed;    /* set by whoever edits it: render writes it anew */
+  bool comma;      /* a comma was missing after it ("joe fred"): render adds one */
   size_t start, end; /* span of the text replaced by render */
 } hdr_addr_t;
+
+#define HDR_ADDR_INIT {.local = SA_INIT, .domain = SA_INIT}
 
 typedef struct {
   hdr_addr_t *a;
@@ -93,7 +98,8 @@ typedef struct {
  * Empty elements and empty groups are fine; a missing ";" at the very end
  * closes an open group.  Returns 1 ok, 0 syntax error, -1 out of memory. */
 int hdr_alist_parse(hdr_alist_t *, const char *s, size_t n);
-/* s with every address marked changed replaced by hdr_addr_fmt of it;
+/* appends s with every address marked changed replaced by hdr_addr_fmt
+ * of it and the missing commas added;
  * stops with false and errno E2BIG if out would exceed max bytes, EINVAL
  * if an address cannot be written (control characters), ENOMEM */
 bool hdr_alist_render(sa_t *out, const char *s, size_t n, const hdr_alist_t *,

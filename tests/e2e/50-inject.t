@@ -130,9 +130,12 @@ is "$(envl)" "F Ta@x.org" "-f '': null sender"
 inject "$in" -- -fs -Fnm a@x.org >/dev/null
 is "$(envl)" "Fs@i.test Ta@x.org" "-fsender attached, qualified"
 is "$(field From)" 'From: "nm" <qtij@i.test>' "-F sets the name"
-out=$(inject 'To: a b c\nSubject: x\n\n' -- -a r@x.org)
+out=$(inject 'To: a <b\nSubject: x\n\n' -- -a r@x.org)
 is "$out" rc=0 "-a: an unparseable To is left alone"
-is "$(field To)" "To: a b c" "... unchanged"
+is "$(field To)" "To: a <b" "... unchanged"
+inject 'To: joe fred@x.org (F) ann\n\n' -- >/dev/null
+is "$(field To)" "To: joe@i.test, fred@x.org, (F) ann@i.test" "missing commas are inserted"
+is "$(envl)" "Fqtij@i.test Tjoe@i.test Tfred@x.org Tann@i.test" "... and each is a recipient"
 
 # ---- Resent- ----------------------------------------------------------------------
 inject 'From: f@x.org\nTo: old@x.org\nResent-To: new@x.org\nResent-Bcc: nb@x.org\n\n' -- >/dev/null
@@ -159,7 +162,7 @@ like "$out" $'\nCc: recipient list not shown: ;\nrc=0$' "empty input: a header o
 # ---- exit codes -------------------------------------------------------------------------
 out=$(inject 'Subject: x\n\n' --)
 like "$out" 'no recipients.*rc=100$' "no recipients: 100"
-out=$(inject 'From: a b c\nTo: x@y.org\n\n' --)
+out=$(inject 'From: Joe <joe@x.org\nTo: x@y.org\n\n' --)
 like "$out" 'unable to parse header field From.*rc=100$' "unparseable From: 100"
 out=$(inject 'To: <a@b\n\n' --)
 like "$out" 'unable to parse header field To.*rc=100$' "unparseable To with header recipients: 100"

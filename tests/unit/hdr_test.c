@@ -250,7 +250,11 @@ static void test_alist(void)
     {" a@b.", "a@b.;0"},
     {" a..b@c", "a..b@c;0"},
     /* errors */
-    {" joe bloggs", "ERR"},
+    {" joe bloggs", "joe bloggs;0"}, /* qmail: a missing comma is inserted */
+    {" a@b.c d@e \"x y\"@f g@[1.2.3.4] h", "a@b.c d@e x y@f g@[1.2.3.4] h;0"},
+    {" l: a b;", "aG bG;1"},
+    {" <joe bloggs@x>", "ERR"},
+    {" a b@c@d", "ERR"},
     {" a@b@c", "ERR"},
     {" <a@b", "ERR"},
     {" a@b>", "ERR"},
@@ -327,6 +331,8 @@ static void test_qualify(void)
     {" undisclosed-recipients:;", " undisclosed-recipients:; =>"},
     {" x . y @ h . org", " x . y @ h . org => x.y@h.org"},
     {" x . y @ h", " x.y@h.ddom.example => x.y@h.ddom.example"},
+    {" joe fred@x.org  (c) ann", " joe@dhost.ddom.example, fred@x.org,  (c) ann@dhost.ddom.example"
+     " => joe@dhost.ddom.example fred@x.org ann@dhost.ddom.example"},
   };
   for (size_t i = 0; i < sizeof c / sizeof *c; i++) {
     char name[160];
@@ -346,7 +352,7 @@ static void test_qualify(void)
 
 static void test_fmt(void)
 {
-  hdr_addr_t a = {SA_INIT, SA_INIT, 0, 0, 0, 0, 0, 0, 0, 0};
+  hdr_addr_t a = HDR_ADDR_INIT;
   sa_t out = SA_INIT;
   sa_copys(&a.local, "a\"b\\c");
   sa_copys(&a.domain, "x.org");
@@ -375,7 +381,7 @@ static void test_fmt(void)
 
 static void test_parse1(void)
 {
-  hdr_addr_t a = {SA_INIT, SA_INIT, 0, 0, 0, 0, 0, 0, 0, 0};
+  hdr_addr_t a = HDR_ADDR_INIT;
   OK(hdr_addr_parse1(&a, "joe@x", 5) == 1 && !strcmp(a.local.s, "joe"), "parse1 simple");
   OK(hdr_addr_parse1(&a, "<>", 2) == 1 && a.null, "parse1 null");
   OK(hdr_addr_parse1(&a, "a, b", 4) == 0, "parse1 two addresses");
