@@ -18,11 +18,13 @@ const char *PROG = "newaliases";
 #define TMP ALIASES_CDB ".tmp"
 #define USAGE "newaliases [-f file]"
 
+/* static, so they stay reachable until exit */
+static sa_t host, srcpath;
+static aliases_err_t err = ALIASES_ERR_INIT;
+
 int main(int argc, char **argv)
 {
   const char *src = 0;
-  sa_t host = SA_INIT;
-  aliases_err_t err = ALIASES_ERR_INIT;
   int opt, fd, r;
   while ((opt = getopt(argc, argv, "f:")) != -1)
     switch (opt) {
@@ -35,10 +37,11 @@ int main(int argc, char **argv)
    * absolute name before leaving */
   if (src && src[0] != '/') {
     static char cwd[4096];
-    sa_t p = SA_INIT;
     if (!getcwd(cwd, sizeof cwd)) die_sys(111, "unable to get the current directory");
-    if (!sa_copys(&p, cwd) || !sa_append(&p, '/') || !sa_cats(&p, src) || !sa_0(&p)) die_nomem();
-    src = p.s;
+    if (!sa_copys(&srcpath, cwd) || !sa_append(&srcpath, '/') || !sa_cats(&srcpath, src) ||
+        !sa_0(&srcpath))
+      die_nomem();
+    src = srcpath.s;
   }
   if (chdir(auto_qmail) == -1) die_sys(111, "unable to chdir to ", auto_qmail);
   if (!src) {

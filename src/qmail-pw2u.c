@@ -260,6 +260,7 @@ int main(int argc, char **argv)
     if (ndelay_off(fd) == -1) die_sys(111, "unable to read users/subusers");
     if (cmap_init(&users, &allusers, 1) == -1) die_nomem();
     each_line(fd, "users/subusers", subuser, &users);
+    cmap_free(&users);
     close(fd);
   }
 
