@@ -254,4 +254,22 @@ is "$("$SM" -bp 2>&1; echo "rc=$?")" "$want" "sendmail -bp is qmail-qread"
 ln -s "$SM" "$D/mailq"
 is "$("$D/mailq" 2>&1; echo "rc=$?")" "$want" "mailq is qmail-qread"
 
+
+# ---- predate, datemail, mailsubj ----------------------------------------------------------------
+if [ -x "$Q/bin/predate" ]; then
+  like "$(echo body | uenv "$Q/bin/predate" cat)" $'^Date: [A-Z][a-z]{2}, [0-9]{1,2} [A-Z][a-z]{2} [0-9]{4} [0-9:]{8} [-+][0-9]{4}\nbody$' \
+    "predate puts a Date line first"
+  rc=0; uenv "$Q/bin/predate" sh -c 'exit 7' </dev/null || rc=$?
+  is "$rc" 7 "predate returns the program's exit code"
+  printf 'To: d@x.org\n\nb\n' | uenv "$Q/bin/datemail" -t >/dev/null 2>&1
+  is "$(envl)" "Fqtij@i.test Td@x.org" "datemail queues like sendmail"
+  is "$(head -n 3 "$D/msg" | grep -c '^Date:')" 1 "datemail: one Date field"
+  echo hello | uenv "$Q/bin/mailsubj" $'two\nlines' m1@x.org m2 >/dev/null 2>&1
+  is "$(envl)" "Fqtij@i.test Tm1@x.org Tm2@i.test" "mailsubj: recipients from its arguments"
+  is "$(field Subject)" "Subject: two lines" "mailsubj: subject on one line"
+  is "$(tail -n 1 "$D/msg")" hello "mailsubj: body"
+else
+  t_skip 7 "predate not built"
+fi
+
 t_done
