@@ -13,7 +13,7 @@ int coe(int fd);                /* close-on-exec */
 int ndelay_on(int fd);
 int ndelay_off(int fd);
 
-int open_read(const char *);
+int open_read(const char *);             /* O_NONBLOCK: a FIFO cannot hang the open */
 int open_write(const char *);            /* O_WRONLY|O_NONBLOCK (FIFOs) */
 int open_excl(const char *, mode_t);     /* O_WRONLY|O_CREAT|O_EXCL */
 int open_append(const char *, mode_t);   /* O_WRONLY|O_APPEND|O_CREAT */
