@@ -33,6 +33,8 @@ const char *PROG = "qmail-lspawn";
 #define OUT_MAX 3000
 /* six fields from qmail-getpw; a home path is at most PATH_MAX */
 #define GETPW_MAX 8192
+/* its error message, if any */
+#define ERR_MAX 512
 
 /* exit codes of the child before qmail-local runs; the report text is
  * what the child printed */
@@ -62,12 +64,31 @@ struct account {
   unsigned long uid, gid;
 };
 
+/* reads fd to EOF, keeping at most max + 1 bytes (so that "too much" can
+ * be seen) and discarding the rest */
+static void readall(int fd, sa_t *x, size_t max)
+{
+  char b[1024];
+  for (;;) {
+    ssize_t r = read(fd, b, sizeof b);
+    size_t k;
+    if (r == -1 && errno == EINTR) continue;
+    if (r <= 0) break;
+    k = (size_t)r;
+    if (x->len > max) continue;
+    if (k > max + 1 - x->len) k = max + 1 - x->len;
+    if (!sa_catb(x, b, k)) child_fail(CHILD_TEMP, "Out of memory. (#4.3.0)");
+  }
+  close(fd);
+}
+
 /* runs qmail-getpw as qmailp/nofiles and parses its six fields */
 static void lookup_getpw(const char *local, struct account *a)
 {
   char path[4096];
   const char *f[6];
-  int p[2], w;
+  sa_t err = SA_INIT;
+  int p[2], e[2], w;
   size_t i, k;
   pid_t pid;
 
@@ -75,34 +96,34 @@ static void lookup_getpw(const char *local, struct account *a)
     child_fail(CHILD_TEMP, "QMAILHOME is too long. (#4.3.0)");
   memcpy(path, auto_qmail, strlen(auto_qmail));
   memcpy(path + strlen(auto_qmail), "/bin/qmail-getpw", sizeof "/bin/qmail-getpw");
-  if (pipe2(p, O_CLOEXEC) == -1) child_fail(CHILD_TEMP, "Unable to make a pipe. (#4.3.0)");
+  if (pipe2(p, O_CLOEXEC) == -1 || pipe2(e, O_CLOEXEC) == -1)
+    child_fail(CHILD_TEMP, "Unable to make a pipe. (#4.3.0)");
   pid = fork();
   if (pid == -1) child_fail(CHILD_TEMP, "Unable to fork. (#4.3.0)");
   if (pid == 0) {
     const char *args[] = {"qmail-getpw", local, 0};
-    int nul = open("/dev/null", O_RDONLY);
+    int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
     /* the message is none of its business */
-    if (nul == -1 || fd_move(0, nul) == -1 || fd_copy(1, p[1]) == -1) _exit(111);
+    if (nul == -1 || fd_copy(0, nul) == -1 || fd_copy(1, p[1]) == -1 || fd_copy(2, e[1]) == -1)
+      _exit(111);
     if (prot_drop(uidp, gidn) == -1) _exit(111);
     execv(path, (char *const *)args);
     _exit(111);
   }
   close(p[1]);
-  for (;;) {
-    ssize_t r;
-    if (!sa_readyplus(&a->buf, 1024)) child_fail(CHILD_TEMP, "Out of memory. (#4.3.0)");
-    r = read(p[0], a->buf.s + a->buf.len, a->buf.a - a->buf.len);
-    if (r == -1 && errno == EINTR) continue;
-    if (r <= 0) break;
-    a->buf.len += (size_t)r;
-    if (a->buf.len > GETPW_MAX) break;
-  }
-  close(p[0]);
+  close(e[1]);
+  /* stdout first, then stderr: qmail-getpw writes at most one short line
+   * to stderr, which fits in the pipe while we read stdout */
+  readall(p[0], &a->buf, GETPW_MAX);
+  readall(e[0], &err, ERR_MAX);
   if (wait_pid(pid, &w) == -1) child_fail(CHILD_TEMP, "Unable to wait for qmail-getpw. (#4.3.0)");
   if (WIFEXITED(w) && WEXITSTATUS(w) == 100)
     child_fail(CHILD_PERM, "Sorry, no mailbox here by that name. (#5.1.1)");
-  if (!WIFEXITED(w) || WEXITSTATUS(w) != 0 || a->buf.len > GETPW_MAX)
-    child_fail(CHILD_TEMP, "Unable to look up the recipient's account (qmail-getpw failed). (#4.3.0)");
+  if (!WIFEXITED(w) || WEXITSTATUS(w) != 0 || a->buf.len > GETPW_MAX) {
+    /* say why, in qmail-getpw's words if it gave any */
+    (void)!write(1, err.s, err.len);
+    child_fail(CHILD_TEMP, "Unable to look up the recipient's account. (#4.3.0)");
+  }
   for (i = k = 0; k < 6 && i < a->buf.len; ++k) {
     const char *z = memchr(a->buf.s + i, 0, a->buf.len - i);
     if (!z) break;

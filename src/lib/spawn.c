@@ -305,5 +305,6 @@ int spawn_main(const spawn_hooks_t *h)
     reap();
     if (results.len && !senddead) write_results();
   }
+  free(pf);
   return 0;
 }

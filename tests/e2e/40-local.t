@@ -1,0 +1,121 @@
+#!/bin/bash
+# Local delivery through the whole chain: qmail-queue -> qmail-send ->
+# qmail-lspawn -> qmail-getpw -> qmail-local, into a Maildir and an mbox,
+# byte for byte; loops, deferrals, extensions, qmail-getpw and maildirmake.
+. "$(dirname "$0")/lib.sh"
+t_init
+
+ok inst_new l || t_done
+# names of our own, so that other scripts' users do not collide with ours
+user_new lalice
+user_new lbob
+A=qtlalice
+B=qtlbob
+HA=$(home_of $A)
+HB=$(home_of $B)
+D=$T/data
+mkdir -p "$D"
+chmod 0755 "$D"
+ME=l.test
+
+# inject SENDER RCPT FILE: hands FILE to qmail-queue with that envelope
+inject() {
+  printf 'F%s\0T%s\0\0' "$1" "$2" >"$D/env.$$"
+  "$Q/bin/qmail-queue" <"$3" 1<"$D/env.$$"
+}
+# the one file in a maildir's new/ (newest)
+newest() { ls -t "$1"/new/* 2>/dev/null | head -n 1; }
+logged() { inst_log | grep -q -- "$1"; }
+
+# ---- qmail-getpw, directly ------------------------------------------------
+out=$("$Q/bin/qmail-getpw" qtlalice-foo-bar | tr '\0' '|')
+is "$out" "qtlalice|$(id -u $A)|$(id -g $A)|$HA|-|foo-bar|" "getpw: user with extension"
+out=$("$Q/bin/qmail-getpw" QTlalice | tr '\0' '|')
+is "$out" "qtlalice|$(id -u $A)|$(id -g $A)|$HA|||" "getpw: case folded"
+out=$("$Q/bin/qmail-getpw" nosuchuser-x | tr '\0' '|')
+is "$out" "qtalias|$(id -u qtalias)|$(id -g qtalias)|$Q/alias|-|nosuchuser-x|" "getpw: unknown goes to alias"
+out=$("$Q/bin/qmail-getpw" root | tr '\0' '|')
+like "$out" '^qtalias\|.*\|-\|root\|$' "getpw: root is never a mail user"
+
+# ---- Maildir ---------------------------------------------------------------
+ok inst_start ./Maildir/
+
+printf 'Subject: one\n\nFrom the start\nbody\n' >"$D/m1"
+ok inject sender@example.org "$A@$ME" "$D/m1"
+ok wait_for 30 test "$(maildir_count "$HA/Maildir")" = 1
+f=$(newest "$HA/Maildir")
+is "$(head -n 2 "$f")" "Return-Path: <sender@example.org>
+Delivered-To: $A@$ME" "maildir: Return-Path and Delivered-To first"
+like "$(sed -n 3p "$f")" '^Received: \(qmail [0-9]+ invoked by uid [0-9]+\); ' "maildir: then the Received line"
+ok cmp <(tail -n +4 "$f") "$D/m1"
+is "$(stat -c '%U %a' "$f")" "$A 600" "maildir file owned by the user, mode 600"
+like "${f##*/}" '^[0-9]+\.M[0-9]+P[0-9]+Q[0-9]+\.' "maildir: unique name time.MusecPpidQn.host"
+is "$(ls -A "$HA/Maildir/tmp" | wc -l)" 0 "maildir: nothing left in tmp/"
+ok wait_for 10 logged "success: did_1+0+0"
+
+# a message that already carries our Delivered-To line is a loop
+printf 'Delivered-To: %s@%s\nSubject: loop\n\nx\n' "$A" "$ME" >"$D/m2"
+ok inject '' "$A@$ME" "$D/m2"
+ok wait_for 30 logged "failure: .*looping"
+is "$(maildir_count "$HA/Maildir")" 1 "looping message not delivered"
+
+# a Delivered-To line for someone else is not a loop, nor is ours in the body
+printf 'Delivered-To: other@%s\nSubject: fine\n\nDelivered-To: %s@%s\n' "$ME" "$A" "$ME" >"$D/m3"
+ok inject '' "$A@$ME" "$D/m3"
+ok wait_for 30 test "$(maildir_count "$HA/Maildir")" = 2
+
+# a header line far longer than any buffer does not hurt the loop check
+{ printf 'X-Long: '; head -c 3000000 /dev/zero | tr '\0' a; printf '\n\nbody\n'; } >"$D/m4"
+ok inject '' "$A@$ME" "$D/m4"
+ok wait_for 30 test "$(maildir_count "$HA/Maildir")" = 3
+
+# a broken maildir is a temporary failure: the message stays queued
+rmdir "$HB/Maildir/tmp"
+ok inject '' "$B@$ME" "$D/m1"
+ok wait_for 30 logged "deferral: .*maildir"
+is "$(maildir_count "$HB/Maildir")" 0 "no delivery into a maildir without tmp/"
+
+# extensions: .qmail-ext, -default, and no file at all
+mkdir -p "$HA/Maildir2/new" "$HA/Maildir2/cur" "$HA/Maildir2/tmp"
+echo ./Maildir2/ >"$HA/.qmail-list"
+echo ./Maildir2/ >"$HA/.qmail-x-default"
+chown -R "$A:$(id -g $A)" "$HA/Maildir2" "$HA/.qmail-list" "$HA/.qmail-x-default"
+ok inject '' "$A-list@$ME" "$D/m1"
+ok wait_for 30 test "$(maildir_count "$HA/Maildir2")" = 1
+is "$(sed -n 2p "$(newest "$HA/Maildir2")")" "Delivered-To: $A-list@$ME" "extension: Delivered-To has the whole address"
+ok inject '' "$A-x-Y.z@$ME" "$D/m1"
+ok wait_for 30 test "$(maildir_count "$HA/Maildir2")" = 2
+ok inject '' "$A-none@$ME" "$D/m1"
+ok wait_for 30 logged "failure: Sorry,_no_mailbox"
+
+# an empty local part is the trash
+ok inject '' "@$ME" "$D/m1"
+ok wait_for 30 logged "success: did_0+0+0"
+
+# ---- mbox ----------------------------------------------------------------
+ok inst_stop
+ok inst_start ./Mailbox
+printf 'Subject: two\n\nFrom here\n>From there\n>>From far\nFrom\nno newline at end' >"$D/m5"
+ok inject 'a b@example.org' "$A@$ME" "$D/m5"
+ok wait_for 30 test -s "$HA/Mailbox"
+ok wait_for 10 logged "success: did_1+0+0"
+like "$(head -n 1 "$HA/Mailbox")" '^From a-b@example.org (Mon|Tue|Wed|Thu|Fri|Sat|Sun) [A-Z][a-z]{2} [ 1-3][0-9] [0-9]{2}:[0-9]{2}:[0-9]{2} [0-9]{4}$' "mbox: From_ line"
+is "$(sed -n '2,3p' "$HA/Mailbox")" "Return-Path: <a b@example.org>
+Delivered-To: $A@$ME" "mbox: Return-Path and Delivered-To"
+printf 'Subject: two\n\n>From here\n>>From there\n>>>From far\nFrom\nno newline at end\n\n' >"$D/m5.want"
+ok cmp <(tail -n +5 "$HA/Mailbox") "$D/m5.want"
+is "$(stat -c '%U %a' "$HA/Mailbox")" "$A 600" "mbox owned by the user, mode 600"
+ok test ! -e "$HA/Mailbox.lock"
+
+# a second message is appended after the first
+size=$(stat -c %s "$HA/Mailbox")
+ok inject '' "$A@$ME" "$D/m1"
+ok wait_for 30 test "$(stat -c %s "$HA/Mailbox")" -gt "$size"
+like "$(tail -c +$((size + 1)) "$HA/Mailbox" | head -n 1)" '^From MAILER-DAEMON ' "mbox: second message starts with its From_ line"
+
+# ---- maildirmake -----------------------------------------------------------
+ok as_user $A "$Q/bin/maildirmake" "$HA/md"
+is "$(stat -c %a "$HA/md" "$HA/md/new" "$HA/md/cur" "$HA/md/tmp" | tr '\n' ' ')" "700 700 700 700 " "maildirmake: four directories, mode 700"
+nok as_user $A "$Q/bin/maildirmake" "$HA/md"
+
+t_done
