@@ -6,11 +6,12 @@
 t_init
 
 ok inst_new l || t_done
-# names of our own, so that other scripts' users do not collide with ours
-user_new lalice
-user_new lbob
-A=qtlalice
-B=qtlbob
+# names of our own (with the pid: the same script may run concurrently
+# from another checkout), so that no other script moves our users' homes
+user_new "la$$"
+user_new "lb$$"
+A=qtla$$
+B=qtlb$$
 HA=$(home_of $A)
 HB=$(home_of $B)
 D=$T/data
@@ -26,23 +27,67 @@ inject() {
 # the one file in a maildir's new/ (newest)
 newest() { ls -t "$1"/new/* 2>/dev/null | head -n 1; }
 logged() { inst_log | grep -q -- "$1"; }
+# (functions, so that wait_for re-evaluates them each time)
+count_is() { [ "$(maildir_count "$1")" = "$2" ]; }
+bigger() { [ "$(stat -c %s "$1")" -gt "$2" ]; }
 
 # ---- qmail-getpw, directly ------------------------------------------------
-out=$("$Q/bin/qmail-getpw" qtlalice-foo-bar | tr '\0' '|')
-is "$out" "qtlalice|$(id -u $A)|$(id -g $A)|$HA|-|foo-bar|" "getpw: user with extension"
-out=$("$Q/bin/qmail-getpw" QTlalice | tr '\0' '|')
-is "$out" "qtlalice|$(id -u $A)|$(id -g $A)|$HA|||" "getpw: case folded"
+out=$("$Q/bin/qmail-getpw" $A-foo-bar | tr '\0' '|')
+is "$out" "$A|$(id -u $A)|$(id -g $A)|$HA|-|foo-bar|" "getpw: user with extension"
+out=$("$Q/bin/qmail-getpw" QTLA$$ | tr '\0' '|')
+is "$out" "$A|$(id -u $A)|$(id -g $A)|$HA|||" "getpw: case folded"
 out=$("$Q/bin/qmail-getpw" nosuchuser-x | tr '\0' '|')
 is "$out" "qtalias|$(id -u qtalias)|$(id -g qtalias)|$Q/alias|-|nosuchuser-x|" "getpw: unknown goes to alias"
 out=$("$Q/bin/qmail-getpw" root | tr '\0' '|')
 like "$out" '^qtalias\|.*\|-\|root\|$' "getpw: root is never a mail user"
+
+# ---- qmail-lspawn alone, qmail-send played by a script ----------------------
+# spawn CMD...: runs CMD with the commands "slot|mess|sender|rcpt" from
+# stdin, closes the pipe, prints the limit byte and "slot:report" lines
+spawn() {
+  python3 -c '
+import subprocess, sys
+p = subprocess.Popen(sys.argv[1:], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+for line in sys.stdin.read().splitlines():
+    s, m, f, t = line.split("|")
+    p.stdin.write(bytes([int(s)]) + m.encode() + b"\0" + f.encode() + b"\0" + t.encode() + b"\0")
+p.stdin.close()
+out = p.stdout.read()
+print("limit", out[0])
+res, i = [], 1
+while i < len(out):
+    j = out.index(b"\0", i + 1)
+    res.append((out[i], out[i + 1:j].decode(errors="replace").replace("\n", "/")))
+    i = j + 1
+for slot, text in sorted(res):
+    print("%d:%s" % (slot, text))
+sys.exit(p.wait())
+' "$@"
+}
+printf 'Subject: direct\n\nhi\n' >"$D/m0"
+ok inject s@x "$A@$ME" "$D/m0"
+M=$(cd "$Q/queue" && find mess -type f | head -n 1)
+out=$(printf '%s\n' "3|$M|s@x|$A@$ME" "0|$M||nohost" "1|$M||@$ME" "2|mess/../x||a@b" \
+  "4|mess/0/1||a@b" "5|$M||nosuchuser@$ME" | spawn "$Q/bin/qmail-lspawn" ./Maildir/)
+is "$out" "limit $(head -n 1 "$(dirname "$0")/../../conf-spawn")
+0:DSorry, address must include host name. (#5.1.3)
+1:Kdid 0+0+0: empty local part, message discarded
+2:Zqmail-send named an impossible message file. (#4.3.0)
+3:Kdid 1+0+0/
+4:Zmessage file has disappeared. (#4.3.0)
+5:DSorry, no mailbox here by that name. (#5.1.1)/" "lspawn: limit byte, checks, deliveries, reports by slot"
+is "$(maildir_count "$HA/Maildir")" 1 "lspawn delivered directly"
+like "$(cat "$(newest "$HA/Maildir")" | head -n 3 | tr '\n' '|')" "^Return-Path: <s@x>\|Delivered-To: $A@$ME\|Received: " "lspawn: the delivered message"
+rm -f "$HA"/Maildir/new/* "$Q/alias/Maildir/new/"* 2>/dev/null
+find "$Q/queue" -type f -path '*/mess/*' -delete
+find "$Q/queue" -type f \( -path '*/intd/*' -o -path '*/todo/*' \) -delete
 
 # ---- Maildir ---------------------------------------------------------------
 ok inst_start ./Maildir/
 
 printf 'Subject: one\n\nFrom the start\nbody\n' >"$D/m1"
 ok inject sender@example.org "$A@$ME" "$D/m1"
-ok wait_for 30 test "$(maildir_count "$HA/Maildir")" = 1
+ok wait_for 30 count_is "$HA/Maildir" 1
 f=$(newest "$HA/Maildir")
 is "$(head -n 2 "$f")" "Return-Path: <sender@example.org>
 Delivered-To: $A@$ME" "maildir: Return-Path and Delivered-To first"
@@ -62,12 +107,12 @@ is "$(maildir_count "$HA/Maildir")" 1 "looping message not delivered"
 # a Delivered-To line for someone else is not a loop, nor is ours in the body
 printf 'Delivered-To: other@%s\nSubject: fine\n\nDelivered-To: %s@%s\n' "$ME" "$A" "$ME" >"$D/m3"
 ok inject '' "$A@$ME" "$D/m3"
-ok wait_for 30 test "$(maildir_count "$HA/Maildir")" = 2
+ok wait_for 30 count_is "$HA/Maildir" 2
 
 # a header line far longer than any buffer does not hurt the loop check
 { printf 'X-Long: '; head -c 3000000 /dev/zero | tr '\0' a; printf '\n\nbody\n'; } >"$D/m4"
 ok inject '' "$A@$ME" "$D/m4"
-ok wait_for 30 test "$(maildir_count "$HA/Maildir")" = 3
+ok wait_for 30 count_is "$HA/Maildir" 3
 
 # a broken maildir is a temporary failure: the message stays queued
 rmdir "$HB/Maildir/tmp"
@@ -81,10 +126,10 @@ echo ./Maildir2/ >"$HA/.qmail-list"
 echo ./Maildir2/ >"$HA/.qmail-x-default"
 chown -R "$A:$(id -g $A)" "$HA/Maildir2" "$HA/.qmail-list" "$HA/.qmail-x-default"
 ok inject '' "$A-list@$ME" "$D/m1"
-ok wait_for 30 test "$(maildir_count "$HA/Maildir2")" = 1
+ok wait_for 30 count_is "$HA/Maildir2" 1
 is "$(sed -n 2p "$(newest "$HA/Maildir2")")" "Delivered-To: $A-list@$ME" "extension: Delivered-To has the whole address"
 ok inject '' "$A-x-Y.z@$ME" "$D/m1"
-ok wait_for 30 test "$(maildir_count "$HA/Maildir2")" = 2
+ok wait_for 30 count_is "$HA/Maildir2" 2
 ok inject '' "$A-none@$ME" "$D/m1"
 ok wait_for 30 logged "failure: Sorry,_no_mailbox"
 
@@ -110,7 +155,7 @@ ok test ! -e "$HA/Mailbox.lock"
 # a second message is appended after the first
 size=$(stat -c %s "$HA/Mailbox")
 ok inject '' "$A@$ME" "$D/m1"
-ok wait_for 30 test "$(stat -c %s "$HA/Mailbox")" -gt "$size"
+ok wait_for 30 bigger "$HA/Mailbox" "$size"
 like "$(tail -c +$((size + 1)) "$HA/Mailbox" | head -n 1)" '^From MAILER-DAEMON ' "mbox: second message starts with its From_ line"
 
 # ---- maildirmake -----------------------------------------------------------
