@@ -52,7 +52,7 @@ static void out(const char *s)
   if (buf_put(buf1, s, strlen(s) + 1) == -1) die_sys(111, "unable to write output");
 }
 
-static void result(const struct passwd *pw, const char *dash, const char *ext)
+static void result_home(const struct passwd *pw, const char *home, const char *dash, const char *ext)
 {
   char num[FMT_ULONG];
   out(pw->pw_name);
@@ -60,11 +60,41 @@ static void result(const struct passwd *pw, const char *dash, const char *ext)
   out(num);
   num[fmt_ulong(num, (unsigned long)pw->pw_gid)] = 0;
   out(num);
-  out(pw->pw_dir);
+  out(home);
   out(dash);
   out(ext);
   if (buf_flush(buf1) == -1) die_sys(111, "unable to write output");
   _exit(0);
+}
+
+static void result(const struct passwd *pw, const char *dash, const char *ext)
+{
+  result_home(pw, pw->pw_dir, dash, ext);
+}
+
+/* The alias account's home is always this instance's QMAILHOME/alias, not
+ * the one in the password file: several instances may share the account,
+ * and each must use its own alias directory. */
+static void alias_result(const char *local)
+{
+  static char home[4096];
+  struct passwd *pw;
+  struct stat st;
+  size_t l = strlen(auto_qmail);
+  if (l + sizeof "/alias" > sizeof home) die_temp("QMAILHOME is too long");
+  memcpy(home, auto_qmail, l);
+  memcpy(home + l, "/alias", sizeof "/alias");
+  errno = 0;
+  pw = getpwnam(auto_usera);
+  if (!pw) {
+    if (errno == 0 || errno == ENOENT || errno == ESRCH || errno == EBADF || errno == EPERM)
+      die_perm("no such user and no alias account");
+    die_sys(111, "unable to read the password database for ", auto_usera);
+  }
+  if (pw->pw_uid == 0) die_perm("no such user and the alias account is root");
+  if (stat(home, &st) == -1) die_sys(111, "unable to stat ", home);
+  if (st.st_uid != pw->pw_uid) die_temp(home, " is not owned by ", auto_usera);
+  result_home(pw, home, "-", local);
 }
 
 int main(int argc, char **argv)
@@ -91,6 +121,5 @@ int main(int argc, char **argv)
     name[i] = 0;
     if (account(name, &pw) == 1) result(pw, i < len ? "-" : "", i < len ? local + i + 1 : "");
   }
-  if (account(auto_usera, &pw) != 1) die_perm("no such user and no usable alias account");
-  result(pw, "-", local);
+  alias_result(local);
 }

@@ -202,7 +202,7 @@ as_user() {
 inst_reinstall() {
   local q=${1:-$Q} out
   out=$T/.install.$(basename "$q")
-  if ! env SAN=1 CONF_USERS="$T/conf-users" BUILD="$_T_BUILD" \
+  if ! env SAN="${INST_SAN:-1}" CONF_USERS="$T/conf-users" BUILD="$_T_BUILD" \
     O="$T/.build/$(basename "$q")" "$_T_REPO/install/instance" "$q" >"$out" 2>&1; then
     sed 's/^/inst: /' "$out" >&2
     return 1
@@ -215,12 +215,8 @@ inst_new() {
   printf '%s\n' "$1.test" >"$q/control/me"
   printf '%s\n' "$1.test" localhost >"$q/control/locals"
   printf '%s\n' "$1.test" localhost >"$q/control/rcpthosts"
-  # the accounts are shared by all instances of a run; the alias account's
-  # home must be this instance's alias directory
-  {
-    flock 9
-    [ "$(home_of qtalias)" = "$q/alias" ] || usermod -d "$q/alias" qtalias
-  } 9>>"$_T_LOCK"
+  # the accounts are shared by all instances; qmail-getpw gives the alias
+  # account this instance's $Q/alias whatever its passwd home says
   Q=$q
 }
 
