@@ -1,0 +1,121 @@
+/* tcpto: see tcpto.h */
+#include <fcntl.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include "fdio.h"
+#include "tcpto.h"
+
+static size_t alen(int family) { return family == AF_INET6 ? 16 : 4; }
+
+static unsigned char fambyte(int family) { return family == AF_INET6 ? 6 : 4; }
+
+static time_t get_time(const unsigned char *r)
+{
+  unsigned long long t = 0;
+  for (int i = 8; i < 16; ++i) t = (t << 8) | r[i];
+  return (time_t)t;
+}
+
+static void put_time(unsigned char *r, time_t now)
+{
+  unsigned long long t = now < 0 ? 0 : (unsigned long long)now;
+  for (int i = 15; i >= 8; --i) {
+    r[i] = (unsigned char)(t & 0xff);
+    t >>= 8;
+  }
+}
+
+static long find(const unsigned char *b, size_t len, const dns_ip_t *ip)
+{
+  for (size_t i = 0; i + TCPTO_REC <= len; i += TCPTO_REC)
+    if (b[i] == fambyte(ip->family) && memcmp(b + i + 16, ip->a, alen(ip->family)) == 0)
+      return (long)i;
+  return -1;
+}
+
+int tcpto_scan(const unsigned char *b, size_t len, const dns_ip_t *ip, time_t now,
+               unsigned long window)
+{
+  long i = find(b, len, ip);
+  time_t last;
+  if (i < 0 || b[i + 1] < 2) return 0;
+  last = get_time(b + i);
+  /* a clock that went backwards does not keep a host dead for ever */
+  return now >= last && (unsigned long)(now - last) < window;
+}
+
+void tcpto_note(unsigned char *b, size_t len, const dns_ip_t *ip, time_t now, int timedout)
+{
+  long i = find(b, len, ip);
+  if (!timedout) {
+    if (i >= 0) memset(b + i, 0, TCPTO_REC);
+    return;
+  }
+  if (i >= 0) {
+    time_t last = get_time(b + i);
+    if (now >= last && now - last < TCPTO_GAP) return;
+    if (b[i + 1] < 255) ++b[i + 1];
+    put_time(b + i, now);
+    return;
+  }
+  /* a free slot, else the one whose last timeout is oldest */
+  for (size_t j = 0; j + TCPTO_REC <= len; j += TCPTO_REC) {
+    if (!b[j]) { i = (long)j; break; }
+    if (i < 0 || get_time(b + j) < get_time(b + i)) i = (long)j;
+  }
+  if (i < 0) return; /* no slots at all */
+  memset(b + i, 0, TCPTO_REC);
+  b[i] = fambyte(ip->family);
+  b[i + 1] = 1;
+  put_time(b + i, now);
+  memcpy(b + i + 16, ip->a, alen(ip->family));
+}
+
+int tcpto_rec(const unsigned char *b, size_t i, dns_ip_t *ip, unsigned *count, time_t *last)
+{
+  const unsigned char *r = b + i * TCPTO_REC;
+  if (r[0] != 4 && r[0] != 6) return 0;
+  memset(ip, 0, sizeof *ip);
+  ip->family = r[0] == 6 ? AF_INET6 : AF_INET;
+  memcpy(ip->a, r + 16, alen(ip->family));
+  *count = r[1];
+  *last = get_time(r);
+  return 1;
+}
+
+/* reads the whole file under the lock; returns the fd (locked) or -1 */
+static int load(const char *path, int flags, unsigned char *b, size_t *len)
+{
+  int fd = open(path, flags | O_CLOEXEC);
+  ssize_t r;
+  if (fd == -1) return -1;
+  if (lock_ex(fd) == -1) { close(fd); return -1; }
+  r = pread(fd, b, TCPTO_FILE_MAX, 0);
+  if (r < 0) { close(fd); return -1; }
+  *len = (size_t)r - (size_t)r % TCPTO_REC;
+  return fd;
+}
+
+int tcpto_dead(const char *path, const dns_ip_t *ip, unsigned long window)
+{
+  static unsigned char b[TCPTO_FILE_MAX];
+  size_t len;
+  int fd = load(path, O_RDONLY, b, &len), dead;
+  if (fd == -1) return 0;
+  dead = tcpto_scan(b, len, ip, time(0), window);
+  close(fd);
+  return dead;
+}
+
+void tcpto_mark(const char *path, const dns_ip_t *ip, int timedout)
+{
+  static unsigned char b[TCPTO_FILE_MAX];
+  size_t len;
+  int fd = load(path, O_RDWR, b, &len);
+  if (fd == -1) return;
+  if (!timedout && find(b, len, ip) < 0) { close(fd); return; } /* nothing to clear */
+  tcpto_note(b, len, ip, time(0), timedout);
+  if (pwrite(fd, b, len, 0) != (ssize_t)len) { /* best effort: it is a cache */ }
+  close(fd);
+}
