@@ -18,10 +18,13 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "aliases.h"
+#include "auto.h"
 #include "buf.h"
 #include "deliver.h"
 #include "die.h"
@@ -40,6 +43,11 @@ const char *PROG = "qmail-local";
 /* the mode bits that must not be set on the home directory and .qmail
  * files (qmail's conf-patrn default: world-writable) */
 #define PATRN 002
+/* sendmail refuses a .forward that others can change; so do we */
+#define FWD_PATRN 022
+/* default limit on the run time of one |program (control/timeoutlocal):
+ * a program that never exits must not hold a delivery slot for a day */
+#define TIMEOUT_DEFAULT 3600
 
 static const char *user, *home, *local, *dash, *ext, *domain, *sender, *dfl;
 static sa_t recip, rpline, dtline, ufline, newsender, deflt;
@@ -48,6 +56,10 @@ static sa_t fwd;          /* forward targets, NUL-terminated */
 static bool flagdeliver = true, forwardonly;
 static unsigned long nfiles, nforwards, nprograms;
 static pid_t qp;            /* qmail-queue of the forwards, 0 if none */
+static unsigned long timeout = TIMEOUT_DEFAULT;
+static const char *breaks;  /* '-' and the conf-break characters */
+static bool isalias;        /* we are the alias account */
+static bool fromaliases;    /* the instructions came from aliases.cdb */
 
 /* ---- the report ---- */
 
@@ -141,6 +153,48 @@ static bool exists_reg(const sa_t *name)
   return true;
 }
 
+static void aliases_path(sa_t *x)
+{
+  if (!sa_copys(x, auto_qmail) || !sa_append(x, '/') || !sa_cats(x, ALIASES_CDB) || !sa_0(x))
+    temp_nomem();
+}
+
+/* aliases.cdb (newaliases(8)) for the alias account: the entry for ext
+ * turned into .qmail lines in text.  false if there is none.  The targets
+ * run as the alias account, never as root. */
+static bool from_aliases(sa_t *text)
+{
+  sa_t v = SA_INIT, path = SA_INIT;
+  aliases_walk_t w;
+  const char *t;
+  size_t tl;
+  char type;
+  int r;
+  aliases_path(&path);
+  r = aliases_lookup(path.s, ext, strlen(ext), &v);
+  if (r == -1) temp("Unable to read ", path.s, ": ", strerror(errno), ". (#4.3.0)");
+  sa_free(&path);
+  if (r == 0) return false;
+  text->len = 0;
+  aliases_walk_init(&w, v.s, v.len);
+  while ((r = aliases_walk(&w, &type, &t, &tl)) == 1) {
+    /* newaliases lets no control character through but tab: a newline
+     * here would smuggle in another instruction */
+    if (memchr(t, '\n', tl) || (type == ALIASES_FILE && t[0] != '/')) r = -1;
+    if (r == -1) break;
+    if (type == ALIASES_ADDR) xcat(text, "&");
+    else if (type == ALIASES_PROG) xcat(text, "|");
+    if (!sa_catb(text, t, tl) || !sa_append(text, '\n')) temp_nomem();
+  }
+  sa_free(&v);
+  if (r == -1) temp("aliases.cdb is corrupt. (#4.3.0)");
+  /* an alias with no targets (an empty :include:) delivers to nobody,
+   * not to the default delivery */
+  if (!text->len) xcat(text, "#\n");
+  fromaliases = true;
+  return true;
+}
+
 /* finds the .qmail file for ext (exact, then ext-with-tail-replaced by
  * "default", shortest last) and reads it into text.  Returns false if
  * there is none.  Sets $DEFAULT for -default matches. */
@@ -153,10 +207,13 @@ static bool find_qmail(sa_t *text)
 
   qname(&qfile, ext, elen, "");
   fd = open_qmail(&qfile, &st);
+  /* the alias account: an exact ~alias/.qmail-name wins, then
+   * aliases.cdb, then the -default files (the admin's catch-all) */
+  if (fd == -1 && isalias && from_aliases(text)) { qfile.len = 0; return true; }
   /* -default search: only for extension addresses, from the longest
    * prefix that ends at a '-' down to .qmail<dash>default */
   for (i = elen; fd == -1 && *dash; ) {
-    while (i > 0 && ext[i - 1] != '-') --i;
+    while (i > 0 && !strchr(breaks, ext[i - 1])) --i;
     qname(&qfile, ext, i, "default");
     fd = open_qmail(&qfile, &st);
     if (fd != -1) {
@@ -193,6 +250,28 @@ static void owner(void)
   sa_t n = SA_INIT;
   size_t elen = strlen(ext);
   if (!*sender || !strcmp(sender, "#@[]")) return;
+  if (fromaliases) {
+    /* sendmail's convention: bounces of alias "x" go to "owner-x" */
+    sa_t v = SA_INIT, path = SA_INIT;
+    int r;
+    xcat(&n, "owner-");
+    xcat(&n, ext);
+    aliases_path(&path);
+    r = aliases_lookup(path.s, n.s, n.len, &v);
+    if (r == -1) temp("Unable to read ", path.s, ": ", strerror(errno), ". (#4.3.0)");
+    if (r == 1) {
+      newsender.len = 0;
+      xcat(&newsender, "owner-");
+      xcat(&newsender, local);
+      xcat(&newsender, "@");
+      xcat(&newsender, domain);
+      if (!sa_0(&newsender)) temp_nomem();
+    }
+    sa_free(&v);
+    sa_free(&path);
+    sa_free(&n);
+    return;
+  }
   qname(&n, ext, elen, "-owner");
   if (!exists_reg(&n)) { sa_free(&n); return; }
   newsender.len = 0;
@@ -209,6 +288,118 @@ static void owner(void)
   }
   if (!sa_0(&newsender)) temp_nomem();
   sa_free(&n);
+}
+
+/* ---- sendmail's ~/.forward ---- */
+
+/* one .forward entry as a .qmail line in text */
+static void fwd_item(sa_t *text, const char *t, size_t n, bool *copied)
+{
+  size_t i;
+  if (!n) return;
+  if (t[0] == '|') {
+    for (i = 1; i < n && (t[i] == ' ' || t[i] == '\t'); ++i) {}
+    if (i == n) return;
+    xcat(text, "|");
+    if (!sa_catb(text, t + i, n - i) || !sa_append(text, '\n')) temp_nomem();
+    return;
+  }
+  if (t[0] == '/') {
+    if (!sa_catb(text, t, n) || !sa_append(text, '\n')) temp_nomem();
+    return;
+  }
+  if (n >= 9 && !strncasecmp(t, ":include:", 9))
+    temp("Uh-oh: .forward uses :include:, which is not supported here. (#4.7.0)");
+  if (t[0] == '\\') {
+    ++t;
+    --n;
+    /* \user: keep a copy in the user's own (default) delivery */
+    if ((strlen(user) == n && !strncasecmp(t, user, n)) ||
+        (strlen(local) == n && !strncasecmp(t, local, n))) {
+      if (!*copied) {
+        xcat(text, dfl);
+        if (!sa_append(text, '\n')) temp_nomem();
+      }
+      *copied = true;
+      return;
+    }
+    if (!n) return;
+  }
+  for (i = 0; i < n; ++i)
+    if ((unsigned char)t[i] <= ' ' || t[i] == 127 || t[i] == '<' || t[i] == '>')
+      temp("Uh-oh: .forward has an address with a blank or a control character. (#4.7.0)");
+  xcat(text, "&");
+  if (!sa_catb(text, t, n)) temp_nomem();
+  /* a bare name is a local user of the recipient's domain */
+  if (!memchr(t, '@', n)) { xcat(text, "@"); xcat(text, domain); }
+  if (!sa_append(text, '\n')) temp_nomem();
+}
+
+/* reads ~/.forward (for a basic address without any .qmail file) into
+ * text as .qmail lines: entries are separated by commas, blanks and
+ * newlines; "..." quotes an entry; a |program runs to the end of its
+ * line; # starts a comment line.  Leaves text empty without a .forward
+ * (or one with no entries). */
+static void dot_forward(sa_t *text)
+{
+  sa_t f = SA_INIT, tok = SA_INIT;
+  struct stat st;
+  bool copied = false;
+  size_t i, j;
+  int fd = open(".forward", O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  if (fd == -1) {
+    if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP) return;
+    temp("Unable to open .forward: ", strerror(errno), ". (#4.2.1)");
+  }
+  if (fstat(fd, &st) == -1) temp("Unable to stat .forward: ", strerror(errno), ". (#4.3.0)");
+  if (!S_ISREG(st.st_mode)) { close(fd); return; }
+  if (st.st_mode & FWD_PATRN) temp("Uh-oh: .forward is writable by group or others. (#4.7.0)");
+  if (st.st_uid != getuid() && st.st_uid != 0) temp("Uh-oh: .forward is not owned by the user. (#4.7.0)");
+  for (;;) {
+    ssize_t r;
+    if (!sa_readyplus(&f, 4096)) temp_nomem();
+    r = read(fd, f.s + f.len, f.a - f.len);
+    if (r == -1) {
+      if (errno == EINTR) continue;
+      temp("Unable to read .forward: ", strerror(errno), ". (#4.2.1)");
+    }
+    if (r == 0) break;
+    f.len += (size_t)r;
+    if (f.len > QMAIL_MAX) temp(".forward is too big. (#4.2.1)");
+  }
+  close(fd);
+  text->len = 0;
+  for (i = 0; i < f.len; i = j + 1) {
+    const char *l = f.s + i, *nl = memchr(l, '\n', f.len - i);
+    size_t n = nl ? (size_t)(nl - l) : f.len - i, k = 0;
+    j = i + n;
+    while (n && (l[n - 1] == ' ' || l[n - 1] == '\t' || l[n - 1] == '\r')) --n;
+    while (k < n && (l[k] == ' ' || l[k] == '\t')) ++k;
+    if (k == n || l[k] == '#') continue;
+    while (k < n) {
+      if (l[k] == ',' || l[k] == ' ' || l[k] == '\t') { ++k; continue; }
+      if (l[k] == '|') { fwd_item(text, l + k, n - k, &copied); break; }
+      tok.len = 0;
+      if (l[k] == '"') {
+        for (++k; k < n && l[k] != '"'; ++k) {
+          if (l[k] == '\\' && k + 1 < n) ++k;
+          if (!sa_append(&tok, l[k])) temp_nomem();
+        }
+        if (k == n) temp("Uh-oh: .forward has an unbalanced quote. (#4.7.0)");
+        ++k;
+      } else {
+        size_t e = k;
+        while (e < n && l[e] != ',' && l[e] != ' ' && l[e] != '\t') ++e;
+        if (!sa_catb(&tok, l + k, e - k)) temp_nomem();
+        k = e;
+      }
+      for (size_t z = 0; z < tok.len; ++z)
+        if (!tok.s[z] || tok.s[z] == '\r') temp("Uh-oh: .forward has a control character. (#4.7.0)");
+      fwd_item(text, tok.s, tok.len, &copied);
+    }
+  }
+  sa_free(&f);
+  sa_free(&tok);
 }
 
 /* ---- environment for programs ---- */
@@ -236,8 +427,8 @@ static void env_cut_host(const char *k, const char *s, unsigned n)
 static void env_cut_ext(const char *k, const char *s, unsigned n)
 {
   while (n--) {
-    const char *p = strchr(s, '-');
-    if (!p) { s = ""; break; }
+    const char *p = s + strcspn(s, breaks);
+    if (!*p) { s = ""; break; }
     s = p + 1;
   }
   xsetenv(k, s);
@@ -308,11 +499,18 @@ static void do_mbox(const char *path)
   ++nfiles;
 }
 
+static volatile sig_atomic_t alarmed;
+static void on_alarm(int sig) { (void)sig; alarmed = 1; }
+
 /* runs /bin/sh -c cmd with the message on stdin; true if the program
- * exited 99 (stop processing this .qmail) */
+ * exited 99 (stop processing this .qmail).  The program gets its own
+ * session, so that at the timeout the whole group (sh and whatever it
+ * started) can be killed. */
 static bool do_program(const char *cmd)
 {
   int w, code;
+  bool killed = false;
+  char num[FMT_ULONG];
   pid_t pid;
   if (buf_flush(&out) == -1) temp("Unable to write report. (#4.3.0)");
   if (lseek(0, 0, SEEK_SET) == -1) temp("Unable to rewind message: ", strerror(errno), ". (#4.3.0)");
@@ -320,14 +518,38 @@ static bool do_program(const char *cmd)
   if (pid == -1) temp("Unable to fork: ", strerror(errno), ". (#4.3.0)");
   if (pid == 0) {
     const char *args[] = {"/bin/sh", "-c", cmd, 0};
+    (void)setsid();
+    sig_default(SIGALRM);
     sig_default(SIGPIPE);
     sig_default(SIGXFSZ);
     alarm(0);
     execv(args[0], (char *const *)args);
     _exit(111);
   }
-  if (wait_pid(pid, &w) == -1) temp("Unable to wait for program: ", strerror(errno), ". (#4.3.0)");
+  alarmed = 0;
+  sig_catch(SIGALRM, on_alarm);
+  alarm((unsigned)timeout);
+  for (;;) {
+    pid_t r = waitpid(pid, &w, 0);
+    if (r == pid) break;
+    if (r == -1 && errno == EINTR) {
+      if (alarmed && !killed) {
+        kill(-pid, SIGKILL);
+        kill(pid, SIGKILL);
+        killed = true;
+      }
+      continue;
+    }
+    temp("Unable to wait for program: ", strerror(errno), ". (#4.3.0)");
+  }
+  alarm(0);
+  sig_default(SIGALRM);
+  alarm(86400);
   ++nprograms;
+  if (killed) {
+    num[fmt_ulong(num, timeout)] = 0;
+    temp("Program did not finish within ", num, " seconds (control/timeoutlocal); killed. (#4.3.0)");
+  }
   if (!WIFEXITED(w)) temp("Program crashed. (#4.3.0)");
   code = WEXITSTATUS(w);
   switch (code) {
@@ -442,6 +664,35 @@ static void run(sa_t *text)
   }
 }
 
+static void setup_breaks(void)
+{
+  static char b[64];
+  size_t n = 0, i;
+  b[n++] = '-';
+  for (i = 0; auto_break[i] && n < sizeof b - 1; ++i)
+    if (!memchr(b, auto_break[i], n)) b[n++] = auto_break[i];
+  b[n] = 0;
+  breaks = b;
+}
+
+/* control/timeoutlocal: seconds a |program may run (0 or more than a day:
+ * a day, the limit of the whole delivery) */
+static void read_timeout_control(void)
+{
+  sa_t path = SA_INIT, x = SA_INIT;
+  unsigned long u;
+  int r;
+  xcat(&path, auto_qmail);
+  xcat(&path, "/control/timeoutlocal");
+  if (!sa_0(&path)) temp_nomem();
+  r = read_file(path.s, &x, 4096);
+  if (r == -1) temp("Unable to read ", path.s, ": ", strerror(errno), ". (#4.3.0)");
+  if (r == 1 && sa_0(&x) && scan_ulong(x.s, &u)) timeout = u;
+  if (timeout == 0 || timeout > 86400) timeout = 86400;
+  sa_free(&path);
+  sa_free(&x);
+}
+
 int main(int argc, char **argv)
 {
   sa_t text = SA_INIT;
@@ -464,6 +715,9 @@ int main(int argc, char **argv)
   sig_default(SIGPIPE);
   alarm(86400); /* nothing local may take a day */
   if (flagdeliver && getuid() == 0) temp("Refusing to deliver as root. (#4.3.0)");
+  setup_breaks();
+  read_timeout_control();
+  isalias = !strcmp(user, auto_usera);
 
   setup_lines();
   check_home();
@@ -479,6 +733,9 @@ int main(int argc, char **argv)
   if (!find_qmail(&text)) {
     if (*dash) perm("Sorry, no mailbox here by that name. (#5.1.1)");
     text.len = 0;
+    /* sendmail compatibility, for the basic address only: extension
+     * addresses are a qmail notion and need .qmail-ext files */
+    if (!*ext && !isalias) dot_forward(&text);
   }
   if (!text.len) {
     /* no .qmail, or an empty one: the default delivery, which is itself

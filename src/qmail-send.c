@@ -86,7 +86,7 @@ static bool rl0(sa_t *out, const char *fn, int flagme, const char *def)
 static int config_load(config_t *c)
 {
   memset(c, 0, sizeof *c);
-  c->conc[LOCAL] = 10;
+  c->conc[LOCAL] = 50; /* see qmail-send(8): slow |programs must leave room */
   c->conc[REMOTE] = 20;
   c->lifetime = 604800;
   c->bouncemax = 50000;

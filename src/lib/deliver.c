@@ -382,67 +382,102 @@ static int flock_wait(int fd, time_t deadline)
   }
 }
 
-int deliver_mbox(const char *path, int fdmess, const deliver_hdr_t *h, sa_t *why)
+int deliver_mbox_open(deliver_mbox_t *m, const char *path, sa_t *why)
 {
-  sa_t lock = SA_INIT;
-  char space[BUF_SIZE];
-  deliver_quote_t q;
-  struct stat st;
-  buf_t out;
   time_t deadline = time(0) + (time_t)deliver_lock_wait;
-  int fd = -1, locked = 0, r, e, ret = -1;
-  off_t old = -1;
-
-  if (!sa_copys(&lock, path) || !sa_cats(&lock, ".lock")) {
+  struct stat st;
+  int e;
+  m->fd = -1;
+  m->locked = 0;
+  m->old = -1;
+  m->path = path;
+  { sa_t z = SA_INIT; m->lock = z; }
+  if (!sa_copys(&m->lock, path) || !sa_cats(&m->lock, ".lock") || !sa_0(&m->lock)) {
     reason(why, "Out of memory", 0, 0, "(#4.3.0)");
-    goto out;
+    goto fail;
   }
-  fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
-  if (fd == -1) {
+  m->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
+  if (m->fd == -1) {
     reason(why, "Unable to open mailbox ", path, errno, "(#4.2.1)");
-    goto out;
+    goto fail;
   }
-  if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+  if (fstat(m->fd, &st) == -1 || !S_ISREG(st.st_mode)) {
     reason(why, "Mailbox is not a regular file: ", path, 0, "(#4.2.1)");
-    goto out;
+    goto fail;
   }
-  locked = dotlock(lock.s, deadline);
-  if (locked == -1) {
+  /* dotlock first, then flock: the order procmail and mutt use, so that
+   * nobody holds one lock while waiting for the other in the opposite
+   * order */
+  m->locked = dotlock(m->lock.s, deadline);
+  if (m->locked == -1) {
     e = errno;
+    m->locked = 0;
     reason(why, e == ETIMEDOUT ? "Timed out waiting for the dotlock of " : "Unable to make the dotlock of ",
            path, e == ETIMEDOUT ? 0 : e, "(#4.2.1)");
-    goto out;
+    goto fail;
   }
-  if (flock_wait(fd, deadline) == -1) {
+  if (flock_wait(m->fd, deadline) == -1) {
     e = errno;
     reason(why, e == ETIMEDOUT ? "Timed out waiting for the lock on " : "Unable to lock ",
            path, e == ETIMEDOUT ? 0 : e, "(#4.2.1)");
-    goto out;
+    goto fail;
   }
-  old = lseek(fd, 0, SEEK_END);
-  if (old == -1) {
+  m->old = lseek(m->fd, 0, SEEK_END);
+  if (m->old == -1) {
     reason(why, "Unable to seek in mailbox ", path, errno, "(#4.2.1)");
-    goto out;
+    goto fail;
   }
+  buf_init(&m->out, buf_write_op, m->fd, m->space, sizeof m->space);
+  return 0;
+fail:
+  deliver_mbox_close(m, false, 0);
+  return -1;
+}
+
+int deliver_mbox_put(deliver_mbox_t *m, int fdmess, const deliver_hdr_t *h, sa_t *why)
+{
+  deliver_quote_t q;
+  int r, e;
   deliver_quote_init(&q);
-  buf_init(&out, buf_write_op, fd, space, sizeof space);
-  r = copy_message(&out, fdmess, h, &q);
-  if (r == -2) { reason(why, "Unable to read the message", 0, errno, "(#4.3.0)"); goto out; }
-  if (r == -3 || buf_flush(&out) == -1 || fsync(fd) == -1) {
+  r = copy_message(&m->out, fdmess, h, &q);
+  if (r == -2) { reason(why, "Unable to read the message", 0, errno, "(#4.3.0)"); return -1; }
+  if (r == -3) {
     e = errno;
-    reason(why, "Unable to write to mailbox ", path, e, write_code(e));
-    goto out;
+    reason(why, "Unable to write to mailbox ", m->path, e, write_code(e));
+    return -1;
   }
-  ret = 0;
-out:
-  if (fd != -1) {
-    if (ret == -1 && old != -1) {
-      /* leave the mailbox exactly as it was */
-      if (ftruncate(fd, old) == 0) (void)fsync(fd);
+  return 0;
+}
+
+int deliver_mbox_close(deliver_mbox_t *m, bool commit, sa_t *why)
+{
+  int ret = 0, e;
+  if (m->fd != -1) {
+    if (commit && (buf_flush(&m->out) == -1 || fsync(m->fd) == -1)) {
+      e = errno;
+      reason(why, "Unable to write to mailbox ", m->path, e, write_code(e));
+      ret = -1;
     }
-    close(fd); /* drops the flock */
+    if ((!commit || ret == -1) && m->old != -1) {
+      /* leave the mailbox exactly as it was */
+      if (ftruncate(m->fd, m->old) == 0) (void)fsync(m->fd);
+    }
+    close(m->fd); /* drops the flock */
+    m->fd = -1;
   }
-  if (locked == 1) unlink(lock.s);
-  sa_free(&lock);
+  if (m->locked == 1) unlink(m->lock.s);
+  m->locked = 0;
+  sa_free(&m->lock);
   return ret;
+}
+
+int deliver_mbox(const char *path, int fdmess, const deliver_hdr_t *h, sa_t *why)
+{
+  deliver_mbox_t m;
+  if (deliver_mbox_open(&m, path, why) == -1) return -1;
+  if (deliver_mbox_put(&m, fdmess, h, why) == -1) {
+    deliver_mbox_close(&m, false, 0);
+    return -1;
+  }
+  return deliver_mbox_close(&m, true, why);
 }

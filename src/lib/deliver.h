@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 #include <time.h>
+#include "buf.h"
 #include "sa.h"
 
 /* lines put in front of the message; any may be empty (s null, len 0) */
@@ -50,6 +51,24 @@ int deliver_maildir(const char *dir, int fdmess, const deliver_hdr_t *h, sa_t *w
  * line, fsyncs.  On any failure the file is truncated back to its old
  * size, so a full disk never leaves a half message. */
 int deliver_mbox(const char *path, int fdmess, const deliver_hdr_t *h, sa_t *why);
+
+/* the same in steps, for appending several messages under one lock
+ * (maildir2mbox): open creates the mbox if missing and takes both locks;
+ * put appends one message (buffered); close with commit flushes and
+ * fsyncs, and on any failure (or without commit) truncates the file back
+ * to its size at open.  Then the locks are released.  close always
+ * releases everything, also after a failed open or put. */
+typedef struct {
+  const char *path;
+  int fd, locked;
+  off_t old;
+  sa_t lock;
+  buf_t out;
+  char space[8192];
+} deliver_mbox_t;
+int deliver_mbox_open(deliver_mbox_t *, const char *path, sa_t *why);
+int deliver_mbox_put(deliver_mbox_t *, int fdmess, const deliver_hdr_t *h, sa_t *why);
+int deliver_mbox_close(deliver_mbox_t *, bool commit, sa_t *why);
 
 /* the ">From " quoting state machine, exposed for tests and maildir2mbox:
  * call deliver_quote_init once per message, then deliver_quote for each

@@ -36,7 +36,10 @@ struct slot {
 };
 
 static const spawn_hooks_t *H;
-static struct slot *slots;
+/* static: the protocol caps the limit at 255 (one byte), and a static
+ * table is never a leak at exit */
+static struct slot slots[255];
+static struct pollfd pf[255 + 3];
 static unsigned limit;
 static unsigned running;
 static sa_t results;      /* encoded results waiting for fd 1 */
@@ -245,7 +248,6 @@ static void write_results(void)
 
 int spawn_main(const spawn_hooks_t *h)
 {
-  struct pollfd *pf;
   unsigned char c;
   bool eof = false;
   int sp;
@@ -254,9 +256,6 @@ int spawn_main(const spawn_hooks_t *h)
   H = h;
   limit = auto_spawn > 255 ? 255 : auto_spawn;
   if (!limit) limit = 1;
-  slots = calloc(limit, sizeof *slots);
-  pf = calloc(limit + 3, sizeof *pf);
-  if (!slots || !pf) die_nomem();
   for (i = 0; i < limit; ++i) slots[i].fd = -1;
 
   if (ids_user(auto_userq, &uidq, 0) == -1) die_sys(111, "unable to look up ", auto_userq);
@@ -305,6 +304,8 @@ int spawn_main(const spawn_hooks_t *h)
     reap();
     if (results.len && !senddead) write_results();
   }
-  free(pf);
+  for (i = 0; i < limit; ++i) sa_free(&slots[i].out);
+  sa_free(&results);
+  for (i = 0; i < 3; ++i) sa_free(&field[i]);
   return 0;
 }

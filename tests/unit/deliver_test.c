@@ -43,7 +43,7 @@ static int one_name(const char *d, char *name, size_t size)
   int n = 0;
   if (!dh) return -1;
   while ((e = readdir(dh)))
-    if (e->d_name[0] != '.') { ++n; snprintf(name, size, "%s/%s", d, e->d_name); }
+    if (e->d_name[0] != '.') { ++n; if (snprintf(name, size, "%s/%s", d, e->d_name) >= (int)size) n = -100; }
   closedir(dh);
   return n;
 }

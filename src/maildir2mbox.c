@@ -1,0 +1,170 @@
+/* maildir2mbox: moves the messages of a Maildir into an mbox file (see
+ * maildir2mbox(1)).
+ *
+ *   MAILDIR=dir MAIL=file [MAILTMP=file] maildir2mbox
+ *
+ * Messages of new/ and cur/ are appended in the order they arrived (the
+ * time in their names), each with a From_ line made from its Return-Path
+ * and ">From " quoting, under the same locks qmail-local takes (dotlock
+ * MAIL.lock, then flock).  Only after the whole append is fsynced are
+ * the messages removed from the Maildir: a crash or a full disk can give
+ * a duplicate, never a loss.  On any failure MAIL is truncated back to
+ * its old size.
+ *
+ * MAILTMP (qmail's copy-and-rename file) is accepted and not used: a
+ * rename would replace the mbox under a deliverer that already holds the
+ * old file open and locked, and its message would be lost. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "deliver.h"
+#include "die.h"
+#include "num.h"
+#include "proc.h"
+#include "sa.h"
+
+const char *PROG = "maildir2mbox";
+
+/* a Return-Path line longer than this is not worth using for From_ */
+#define RP_MAX 1024
+
+struct msg {
+  unsigned long t; /* seconds from the name */
+  size_t name;     /* offset of "new/x" or "cur/x" in names */
+};
+
+static sa_t names;
+static struct msg *msgs;
+static size_t nmsgs, amsgs;
+
+static void scan(const char *sub)
+{
+  DIR *d;
+  struct dirent *e;
+  if (!(d = opendir(sub))) die_sys(111, "unable to scan $MAILDIR/", sub);
+  for (;;) {
+    errno = 0;
+    e = readdir(d);
+    if (!e) break;
+    if (e->d_name[0] == '.') continue;
+    if (nmsgs == amsgs) {
+      size_t na = amsgs ? amsgs * 2 : 64;
+      struct msg *m;
+      if (na < amsgs || na > (size_t)-1 / sizeof *m) die_nomem();
+      m = realloc(msgs, na * sizeof *m);
+      if (!m) die_nomem();
+      msgs = m;
+      amsgs = na;
+    }
+    msgs[nmsgs].t = 0;
+    scan_ulong(e->d_name, &msgs[nmsgs].t);
+    msgs[nmsgs].name = names.len;
+    if (!sa_cats(&names, sub) || !sa_append(&names, '/') || !sa_cats(&names, e->d_name) ||
+        !sa_append(&names, 0))
+      die_nomem();
+    ++nmsgs;
+  }
+  if (errno) die_sys(111, "unable to scan $MAILDIR/", sub);
+  closedir(d);
+}
+
+static int bytime(const void *a, const void *b)
+{
+  const struct msg *x = a, *y = b;
+  if (x->t != y->t) return x->t < y->t ? -1 : 1;
+  return strcmp(names.s + x->name, names.s + y->name);
+}
+
+/* the sender from a first line "Return-Path: <sender>", else "" */
+static void sender_of(int fd, sa_t *s)
+{
+  char b[RP_MAX];
+  ssize_t r;
+  size_t n = 0;
+  const char *lt, *gt;
+  s->len = 0;
+  while (n < sizeof b) {
+    r = read(fd, b + n, sizeof b - n);
+    if (r == -1 && errno == EINTR) continue;
+    if (r <= 0) break;
+    n += (size_t)r;
+    if (memchr(b, '\n', n)) break;
+  }
+  if (n < 15 || strncasecmp(b, "Return-Path: <", 14)) return;
+  lt = b + 14;
+  gt = memchr(lt, '\n', n - 14);
+  if (!gt) return;
+  while (gt > lt && gt[-1] != '>') --gt;
+  if (gt == lt) return;
+  if (!sa_catb(s, lt, (size_t)(gt - 1 - lt))) die_nomem();
+}
+
+int main(void)
+{
+  const char *maildir = env_get("MAILDIR"), *mail = env_get("MAIL");
+  deliver_mbox_t m;
+  sa_t why = SA_INIT, snd = SA_INIT, uf = SA_INIT;
+  size_t i;
+
+  if (!maildir || !*maildir) die_perm("MAILDIR not set");
+  if (!mail || !*mail) die_perm("MAIL not set");
+  /* MAIL is opened before leaving for MAILDIR: a relative MAIL is taken
+   * from where we were started */
+  if (deliver_mbox_open(&m, mail, &why) == -1) {
+    if (!sa_0(&why)) die_nomem();
+    die_temp(why.s);
+  }
+  if (chdir(maildir) == -1) {
+    deliver_mbox_close(&m, false, 0);
+    die_sys(111, "unable to switch to ", maildir);
+  }
+  scan("new");
+  scan("cur");
+  if (nmsgs) qsort(msgs, nmsgs, sizeof *msgs, bytime);
+  for (i = 0; i < nmsgs; ++i) {
+    const char *fn = names.s + msgs[i].name;
+    deliver_hdr_t h = {0, 0, 0, 0, 0, 0};
+    struct stat st;
+    int fd = open(fn, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd == -1) {
+      /* a mail reader may have removed it meanwhile */
+      if (errno == ENOENT) { msgs[i].name = (size_t)-1; continue; }
+      deliver_mbox_close(&m, false, 0);
+      die_sys(111, "unable to open $MAILDIR/", fn);
+    }
+    if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+      deliver_mbox_close(&m, false, 0);
+      die_temp("$MAILDIR/", fn, " is not a regular file");
+    }
+    sender_of(fd, &snd);
+    if (!sa_0(&snd) || !deliver_ufline(&uf, snd.s, st.st_mtime)) die_nomem();
+    h.uf = uf.s;
+    h.uflen = uf.len;
+    if (deliver_mbox_put(&m, fd, &h, &why) == -1) {
+      deliver_mbox_close(&m, false, 0);
+      if (!sa_0(&why)) die_nomem();
+      die_temp(why.s);
+    }
+    close(fd);
+  }
+  if (deliver_mbox_close(&m, true, &why) == -1) {
+    if (!sa_0(&why)) die_nomem();
+    die_temp(why.s);
+  }
+  /* the mbox is on disk: only now may the Maildir copies go */
+  for (i = 0; i < nmsgs; ++i) {
+    if (msgs[i].name == (size_t)-1) continue;
+    if (unlink(names.s + msgs[i].name) == -1 && errno != ENOENT)
+      die_sys(111, "unable to remove $MAILDIR/", names.s + msgs[i].name);
+  }
+  sa_free(&names);
+  sa_free(&why);
+  sa_free(&snd);
+  sa_free(&uf);
+  free(msgs);
+  return 0;
+}
