@@ -138,6 +138,10 @@ static void literal_addr(hdr_addr_t *a, const char *s, const char *what)
   if (n >= 2 && s[0] == '<' && s[n - 1] == '>') { ++s; n -= 2; }
   if (!n) die_perm("empty ", what, " address");
   if (ctl_in(s, n)) die_perm(what, " address contains control characters");
+  /* a stray bracket is a quoting mistake; taken literally it would only
+   * bounce later */
+  if (memchr(s, '<', n) || memchr(s, '>', n))
+    die_perm("unbalanced <> in ", what, " address: ", s);
   at = memrchr(s, '@', n);
   a->local.len = a->domain.len = 0;
   a->has_domain = a->null = a->route = a->angle = a->group = false;
