@@ -637,9 +637,10 @@ static void run(sa_t *text)
     enum kind k;
     if (nl) *nl = 0;
     i += strlen(line) + 1;
+    k = classify(line, &arg);
+    /* blank after trailing blanks are dropped, as qmail sees it */
     if (lineno == 0 && !*line && i < text->len)
       temp("Uh-oh: first line of .qmail file is blank. (#4.2.1)");
-    k = classify(line, &arg);
     if ((k == K_PROGRAM || k == K_MAILDIR || k == K_MBOX) && forwardonly)
       temp("Uh-oh: .qmail has file or program delivery but has forward-only mode set. (#4.7.0)");
     if (!flagdeliver) {
