@@ -28,12 +28,14 @@ void trigger_pull(const char *path)
 
 int qq_open(qq_t *q, bool allow_env)
 {
-  int pm[2], pe[2], perr[2] = {-1, -1};
+  int pm[2], pe[2], perr[2] = {-1, -1}, pid_[2] = {-1, -1};
   const char *prog = 0;
   char path[4096];
   q->failed = 0;
   q->bytes = 0;
   q->fderr = -1;
+  q->fdid = -1;
+  q->id = 0;
   if (allow_env) prog = env_get("QMAILQUEUE");
   if (!prog || !*prog) {
     size_t l = strlen(auto_qmail);
@@ -45,11 +47,12 @@ int qq_open(qq_t *q, bool allow_env)
   if (pipe2(pm, O_CLOEXEC) == -1) return -1;
   if (pipe2(pe, O_CLOEXEC) == -1) goto fail1;
   if (pipe2(perr, O_CLOEXEC) == -1) goto fail2;
+  if (pipe2(pid_, O_CLOEXEC) == -1) goto fail3;
   q->pid = fork();
-  if (q->pid == -1) goto fail3;
+  if (q->pid == -1) goto fail4;
   if (q->pid == 0) {
     const char *args[] = {prog, 0};
-    int m, e, x;
+    int m, e, x, d;
     sigset_t none;
     /* ignored and blocked signals survive exec: qmail-queue must get a
      * clean slate, or its own 24-hour alarm could never fire */
@@ -57,12 +60,14 @@ int qq_open(qq_t *q, bool allow_env)
     sig_default(SIGALRM);
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, 0);
-    /* move everything out of the way first: a pipe end may sit on 0, 1 or 6 */
+    /* move everything out of the way first: a pipe end may sit on 0, 1, 6 or 7 */
     m = fcntl(pm[0], F_DUPFD_CLOEXEC, 10);
     e = fcntl(pe[0], F_DUPFD_CLOEXEC, 10);
     x = fcntl(perr[1], F_DUPFD_CLOEXEC, 10);
-    if (m == -1 || e == -1 || x == -1) _exit(120);
-    if (fd_copy(0, m) == -1 || fd_copy(1, e) == -1 || fd_copy(6, x) == -1) _exit(120);
+    d = fcntl(pid_[1], F_DUPFD_CLOEXEC, 10);
+    if (m == -1 || e == -1 || x == -1 || d == -1) _exit(120);
+    if (fd_copy(0, m) == -1 || fd_copy(1, e) == -1 || fd_copy(6, x) == -1 || fd_copy(7, d) == -1)
+      _exit(120);
     /* fds from pipe2 have close-on-exec; the dup2 copies do not */
     execv(prog, (char *const *)args);
     _exit(120);
@@ -70,11 +75,16 @@ int qq_open(qq_t *q, bool allow_env)
   close(pm[0]);
   close(pe[0]);
   close(perr[1]);
+  close(pid_[1]);
+  q->fdid = pid_[0];
   q->fdm = pm[1];
   q->fde = pe[1];
   q->fderr = perr[0];
   buf_init(&q->b, buf_write_op, q->fdm, q->space, sizeof q->space);
   return 0;
+fail4:
+  close(pid_[0]);
+  close(pid_[1]);
 fail3:
   close(perr[0]);
   close(perr[1]);
@@ -140,6 +150,25 @@ const char *qq_exit_text(int code)
   }
 }
 
+/* qmail-queue writes its id as decimal digits and a NUL on fd 7 after the
+ * commit; it has exited, so whatever it wrote is in the pipe (a process it
+ * left behind may hold the write end: never block) */
+static void read_id(qq_t *q)
+{
+  char b[FMT_ULONG + 2];
+  size_t n = 0;
+  unsigned long id;
+  ndelay_on(q->fdid);
+  while (n < sizeof b - 1) {
+    ssize_t r = read(q->fdid, b + n, sizeof b - 1 - n);
+    if (r == -1 && errno == EINTR) continue;
+    if (r <= 0) break;
+    n += (size_t)r;
+  }
+  b[n] = 0;
+  if (n >= 2 && b[n - 1] == 0 && scan_ulong_all(b, &id)) q->id = id;
+}
+
 const char *qq_close(qq_t *q)
 {
   static char custom[257];
@@ -153,6 +182,7 @@ const char *qq_close(qq_t *q)
   close(q->fde);
   if (wait_pid(q->pid, &wstat) == -1) {
     close(q->fderr);
+    close(q->fdid);
     return "Zqq waitpid surprise (#4.3.0)";
   }
   code = wait_code(wstat);
@@ -169,6 +199,7 @@ const char *qq_close(qq_t *q)
       n += (size_t)r;
     }
     close(q->fderr);
+    close(q->fdid);
     custom[n] = 0;
     for (size_t i = 0; i < n; i++)
       if (custom[i] == '\n' || custom[i] == '\r') { custom[i] = 0; break; }
@@ -176,6 +207,9 @@ const char *qq_close(qq_t *q)
     return "Zqq temporary problem (#4.3.0)";
   }
   close(q->fderr);
+  if (code == 0) read_id(q);
+  close(q->fdid);
+  q->fdid = -1;
   if (code == -1) return "Zqq crashed (#4.3.0)";
   if (code == 0 && q->failed) return "Zqq write error (#4.3.0)";
   return qq_exit_text(code);

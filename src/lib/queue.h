@@ -28,6 +28,8 @@ typedef struct {
   int fdm;           /* message pipe (child's fd 0) */
   int fde;           /* envelope pipe (child's fd 1) */
   int fderr;         /* custom error pipe (child's fd 6), -1 if none */
+  int fdid;          /* queue id pipe (child's fd 7), -1 if none */
+  unsigned long id;  /* after qq_close: the id qmail-queue reported, 0 if none */
   int failed;        /* a write failed: the result will be temporary */
   unsigned long bytes;
   buf_t b;
@@ -45,7 +47,8 @@ void qq_puts(qq_t *, const char *);
 /* envelope; call qq_from once, then qq_to per recipient, then qq_close */
 void qq_from(qq_t *, const char *sender);
 void qq_to(qq_t *, const char *recipient);
-/* "" on success; else a report "Z text" (temporary) or "D text"
+/* "" on success (q->id then holds the queue id if qmail-queue reported
+ * one on fd 7, see qmail-queue(8); 0 otherwise); else a report "Z text" (temporary) or "D text"
  * (permanent) describing what went wrong, from qmail-queue's exit code */
 const char *qq_close(qq_t *);
 /* the text qq_close gives for an exit code (exposed for tests) */
