@@ -11,12 +11,35 @@
 #include "auto.h"
 #include "control.h"
 #include "die.h"
+#include "proc.h"
 #include "users.h"
 
 const char *PROG = "newaliases";
 
 #define TMP ALIASES_CDB ".tmp"
 #define USAGE "newaliases [-f file]"
+
+#define HOOK "bin/qmail-rcptcheck-rebuild"
+
+/* the recipient check of qmail-smtpd lists alias names too */
+static void run_hook(void)
+{
+  int wstat;
+  pid_t pid;
+  if (access(HOOK, X_OK) == -1) {
+    if (errno == ENOENT) return;
+    die_sys(111, ALIASES_CDB " updated, but unable to check ", HOOK);
+  }
+  pid = fork();
+  if (pid == -1) die_sys(111, ALIASES_CDB " updated, but unable to fork for ", HOOK);
+  if (pid == 0) {
+    const char *args[] = {HOOK, 0};
+    execv(HOOK, (char *const *)args);
+    _exit(111);
+  }
+  if (wait_pid(pid, &wstat) == -1) die_sys(111, ALIASES_CDB " updated, but waitpid failed");
+  if (wait_code(wstat) != 0) die_temp(ALIASES_CDB " updated, but ", HOOK, " failed");
+}
 
 /* static, so they stay reachable until exit */
 static sa_t host, srcpath;
@@ -77,5 +100,6 @@ int main(int argc, char **argv)
     errno = e;
     die_sys(111, "unable to install ", ALIASES_CDB);
   }
+  run_hook();
   return 0;
 }

@@ -1,0 +1,278 @@
+/* qmail-rcptcheck-rebuild: writes QMAILHOME/users/rcptcheck.cdb, the list
+ * of local parts local delivery can take, which qmail-smtpd (unprivileged)
+ * uses to refuse unknown recipients at RCPT time (see rcpt.h and
+ * qmail-rcptcheck-rebuild(8)).
+ *
+ * Sources, each read as qmail-lspawn, qmail-getpw and qmail-local would
+ * use it: users/cdb entries; password-database accounts qmail-getpw
+ * accepts; the alias directory; users/aliases.cdb.  The names of .qmail
+ * files are read by a child running as the account's own uid and gid
+ * (never by root: no file-existence oracle outside what the user owns),
+ * and only names are read, never contents.  If a home cannot be listed
+ * the account is taken to accept everything (a check may accept too much,
+ * never refuse a deliverable address).  Run as root. */
+#include <cdb.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "aliases.h"
+#include "auto.h"
+#include "buf.h"
+#include "die.h"
+#include "num.h"
+#include "proc.h"
+#include "prot.h"
+#include "rcpt.h"
+#include "sa.h"
+#include "users.h"
+
+const char *PROG = "qmail-rcptcheck-rebuild";
+
+#define TMP RCPT_CDB ".tmp"
+/* the .qmail names of one home, NUL-separated; far above any real home */
+#define NAMES_MAX ((size_t)16 << 20)
+/* qmail-getpw's limit on account names */
+#define NAME_MAX_LEN 31
+
+static struct cdb_make cm;
+static unsigned char lastch[256];
+static int fdtmp = -1;
+static unsigned long nkeys;
+
+static _Noreturn void fail(const char *what)
+{
+  int e = errno;
+  if (fdtmp != -1) unlink(TMP);
+  errno = e;
+  die_sys(111, what);
+}
+
+static int emit(void *ctx, const char *k, size_t n)
+{
+  int r;
+  if (n > 0xffffu) return 0; /* longer than any address */
+  r = cdb_make_exists(&cm, k, (unsigned)n);
+  if (r < 0) return -1;
+  if (r > 0) return 0;
+  if (cdb_make_add(&cm, k, (unsigned)n, "", 0) != 0) return -1;
+  ++nkeys;
+  if (k[0] == '+' && n > 1) lastch[(unsigned char)k[n - 1]] = 1;
+  return 0;
+}
+
+/* the names X of home's files ".qmail" dash X, listed as uid/gid.
+ * 0 ok, -1 could not list (names then says "default": accept all) */
+static int list_names(const char *home, uid_t uid, gid_t gid, const char *dash, sa_t *names)
+{
+  int pi[2], wstat;
+  pid_t pid;
+  size_t dl = strlen(dash);
+  names->len = 0;
+  if (uid == 0) goto all; /* qmail-lspawn never delivers as root */
+  if (pipe2(pi, O_CLOEXEC) == -1) fail("unable to make a pipe");
+  pid = fork();
+  if (pid == -1) fail("unable to fork");
+  if (pid == 0) {
+    char space[BUF_SIZE];
+    buf_t b = BUF_INIT(buf_write_op, pi[1], space, sizeof space);
+    DIR *d;
+    struct dirent *e;
+    close(pi[0]);
+    if (prot_drop(uid, gid) == -1) _exit(111);
+    d = opendir(home);
+    if (!d) _exit(111);
+    while ((errno = 0, e = readdir(d))) {
+      const char *n = e->d_name;
+      if (strncmp(n, ".qmail", 6) != 0 || strncmp(n + 6, dash, dl) != 0) continue;
+      if (e->d_type == DT_DIR) continue;
+      if (buf_put(&b, n + 6 + dl, strlen(n + 6 + dl) + 1) == -1) _exit(111);
+    }
+    if (errno) _exit(111);
+    if (buf_flush(&b) == -1) _exit(111);
+    _exit(0);
+  }
+  close(pi[1]);
+  for (;;) {
+    ssize_t r;
+    if (!sa_readyplus(names, 4096)) die_nomem();
+    r = read(pi[0], names->s + names->len, names->a - names->len);
+    if (r == -1 && errno == EINTR) continue;
+    if (r <= 0) break;
+    names->len += (size_t)r;
+    if (names->len > NAMES_MAX) {
+      kill(pid, SIGKILL);
+      break;
+    }
+  }
+  close(pi[0]);
+  if (wait_pid(pid, &wstat) == -1) fail("unable to wait for a child");
+  if (wait_code(wstat) == 0 && names->len <= NAMES_MAX) return 0;
+  warn("unable to list ", home, ": taking every address of its account as deliverable");
+all:
+  if (!sa_copyb(names, "default", 8)) die_nomem();
+  return -1;
+}
+
+static void account(const char *prefix, size_t plen, int exact, const char *pre,
+                    const char *dash, const char *home, uid_t uid, gid_t gid)
+{
+  static sa_t names;
+  if (*dash) list_names(home, uid, gid, dash, &names);
+  else names.len = 0;
+  if (rcpt_account_keys(prefix, plen, exact, pre, dash, names.s, names.len, emit, 0) != 0)
+    fail("unable to write " TMP);
+}
+
+/* users/cdb: every entry, exact or wildcard */
+static void from_users_cdb(void)
+{
+  struct cdb c;
+  unsigned pos;
+  sa_t k = SA_INIT, v = SA_INIT;
+  int fd = open(USERS_CDB, O_RDONLY | O_CLOEXEC);
+  if (fd == -1) {
+    if (errno == ENOENT) return;
+    fail("unable to open " USERS_CDB);
+  }
+  if (cdb_init(&c, fd) != 0) { errno = EINVAL; fail("unable to read " USERS_CDB); }
+  cdb_seqinit(&pos, &c);
+  while (cdb_seqnext(&pos, &c) > 0) {
+    unsigned kl = cdb_keylen(&c), vl = cdb_datalen(&c);
+    const char *f[6];
+    size_t nf = 0;
+    unsigned long uid, gid;
+    int exact;
+    if (!sa_ready(&k, (size_t)kl + 1) || !sa_ready(&v, (size_t)vl + 1)) die_nomem();
+    if (cdb_read(&c, k.s, kl, cdb_keypos(&c)) != 0 || cdb_read(&c, v.s, vl, cdb_datapos(&c)) != 0) {
+      errno = EIO;
+      fail("unable to read " USERS_CDB);
+    }
+    k.len = kl;
+    v.len = vl;
+    v.s[vl] = 0;
+    if (kl < 1 || k.s[0] != '!') continue;
+    exact = kl >= 2 && k.s[kl - 1] == 0;
+    for (size_t i = 0; i <= vl && nf < 6; i++) {
+      f[nf++] = v.s + i;
+      i += strlen(v.s + i);
+    }
+    if (nf < 6 || !scan_ulong_all(f[1], &uid) || !scan_ulong_all(f[2], &gid)) continue;
+    account(k.s + 1, kl - 1 - (size_t)exact, exact, f[5], f[4], f[3], (uid_t)uid, (gid_t)gid);
+  }
+  cdb_free(&c);
+  close(fd);
+  sa_free(&k);
+  sa_free(&v);
+}
+
+/* the accounts qmail-getpw accepts: lower-case name of at most
+ * NAME_MAX_LEN bytes, uid not 0, home present and owned by the uid */
+static void from_passwd(void)
+{
+  struct passwd *pw;
+  sa_t name = SA_INIT, home = SA_INIT, prefix = SA_INIT;
+  setpwent();
+  for (;;) {
+    struct stat st;
+    uid_t uid;
+    gid_t gid;
+    bool bad = false;
+    errno = 0;
+    pw = getpwent();
+    if (!pw) {
+      if (errno && errno != ENOENT) fail("unable to read the password database");
+      break;
+    }
+    if (pw->pw_uid == 0 || strlen(pw->pw_name) > NAME_MAX_LEN || !*pw->pw_name) continue;
+    for (const char *x = pw->pw_name; *x; x++)
+      if (*x >= 'A' && *x <= 'Z') bad = true;
+    if (bad) continue;
+    if (stat(pw->pw_dir, &st) == -1 || st.st_uid != pw->pw_uid) continue;
+    if (!sa_copys(&name, pw->pw_name) || !sa_copys(&home, pw->pw_dir) || !sa_0(&home))
+      die_nomem();
+    uid = pw->pw_uid;
+    gid = pw->pw_gid;
+    /* the user name alone: dash empty, the default delivery at worst */
+    account(name.s, name.len, 1, "", "", home.s, uid, gid);
+    for (const char *b = auto_break; *b; b++) {
+      if (!sa_copy(&prefix, &name) || !sa_append(&prefix, *b)) die_nomem();
+      account(prefix.s, prefix.len, 0, "", "-", home.s, uid, gid);
+    }
+  }
+  endpwent();
+  sa_free(&name);
+  sa_free(&home);
+  sa_free(&prefix);
+}
+
+/* what no user takes goes to the alias account with the whole local part
+ * as its extension */
+static void from_alias(void)
+{
+  uid_t uid;
+  gid_t gid;
+  struct stat st;
+  sa_t home = SA_INIT;
+  if (ids_user(auto_usera, &uid, &gid) == -1) return;
+  if (!sa_copys(&home, auto_qmail) || !sa_cats(&home, "/alias") || !sa_0(&home)) die_nomem();
+  if (stat(home.s, &st) == -1 || st.st_uid != uid) { sa_free(&home); return; }
+  account("", 0, 0, "", "-", home.s, uid, gid);
+  sa_free(&home);
+}
+
+static void from_aliases_cdb(void)
+{
+  struct cdb c;
+  unsigned pos;
+  sa_t k = SA_INIT;
+  int fd = open(ALIASES_CDB, O_RDONLY | O_CLOEXEC);
+  if (fd == -1) {
+    if (errno == ENOENT) return;
+    fail("unable to open " ALIASES_CDB);
+  }
+  if (cdb_init(&c, fd) != 0) { errno = EINVAL; fail("unable to read " ALIASES_CDB); }
+  cdb_seqinit(&pos, &c);
+  while (cdb_seqnext(&pos, &c) > 0) {
+    unsigned kl = cdb_keylen(&c);
+    if (!sa_ready(&k, (size_t)kl + 2)) die_nomem();
+    k.s[0] = '=';
+    if (cdb_read(&c, k.s + 1, kl, cdb_keypos(&c)) != 0) { errno = EIO; fail("unable to read " ALIASES_CDB); }
+    rcpt_map(k.s + 1, kl);
+    if (kl && emit(0, k.s, (size_t)kl + 1) != 0) fail("unable to write " TMP);
+  }
+  cdb_free(&c);
+  close(fd);
+  sa_free(&k);
+}
+
+int main(int argc, char **argv)
+{
+  char set[256];
+  size_t n = 0;
+  gid_t nofiles;
+  if (argc > 1) die_usage("qmail-rcptcheck-rebuild");
+  if (getuid() != 0) die_perm("must run as root (it lists the homes as each user)");
+  umask(022);
+  if (chdir(auto_qmail) == -1) die_sys(111, "unable to chdir to ", auto_qmail);
+  if (ids_group(auto_groupn, &nofiles) == -1) die_sys(111, "unable to find group ", auto_groupn);
+  fdtmp = users_tmpfile(TMP);
+  if (fdtmp == -1) die_sys(111, "unable to create ", TMP);
+  if (cdb_make_start(&cm, fdtmp) != 0) fail("unable to start " TMP);
+  from_users_cdb();
+  from_passwd();
+  from_alias();
+  from_aliases_cdb();
+  for (int c = 1; c < 256; c++)
+    if (lastch[c]) set[n++] = (char)c;
+  if (cdb_make_add(&cm, "", 0, set, (unsigned)n) != 0) fail("unable to write " TMP);
+  if (cdb_make_finish(&cm) != 0) fail("unable to write " TMP);
+  /* qmail-smtpd runs with gid nofiles; the names of users' .qmail files
+   * are nobody else's business */
+  if (fchown(fdtmp, 0, nofiles) == -1 || fchmod(fdtmp, 0640) == -1) fail("unable to set the mode of " TMP);
+  if (users_install(fdtmp, TMP, RCPT_CDB) == -1) fail("unable to install " RCPT_CDB);
+  return 0;
+}
