@@ -1,0 +1,160 @@
+#!/bin/bash
+# Crash test: 200 messages injected by parallel injectors while qmail-send
+# (the supervised process: supervise restarts it) and qmail-local
+# processes are killed with SIGKILL at random moments.  Afterwards the
+# instance runs (with svc -a to retry deferred deliveries at once) until
+# the queue is empty; then every accepted message must have been
+# delivered.  Duplicates are allowed and reported: a qmail-local killed
+# after its link into new/ but before its report is retried.  Files a
+# killed qmail-local left in Maildir/tmp stay there (nobody removes them:
+# by the Maildir convention readers delete tmp files older than 36 h);
+# any other file in tmp/ is an error.
+. "$(dirname "$0")/lib.sh"
+t_init
+
+ok inst_new c || t_done
+user_new "cr$$a"
+user_new "cr$$b"
+A=qtcr$$a
+B=qtcr$$b
+HA=$(home_of $A)
+HB=$(home_of $B)
+D=$T/data
+mkdir -p "$D"
+chmod 0755 "$D"
+N=${CRASH_N:-200}
+INJECTORS=4
+SV=$Q/supervise/qmail-send
+
+ok inst_start ./Maildir/
+
+# the pid of our qmail-send (supervise's child after qmail-start's exec)
+send_pid() {
+  local p
+  p=$(svstat "$SV" 2>/dev/null | sed -n 's/.*: up (pid \([0-9]*\)).*/\1/p')
+  [ -n "$p" ] && [ "$(readlink "/proc/$p/exe" 2>/dev/null)" = "$Q/bin/qmail-send" ] && echo "$p"
+}
+# qmail-local processes of this instance (pgrep only proposes candidates;
+# each is checked by its executable before it is killed, by pid)
+local_pids() {
+  local p
+  for p in $(pgrep -x qmail-local); do
+    [ "$(readlink "/proc/$p/exe" 2>/dev/null)" = "$Q/bin/qmail-local" ] && echo "$p"
+  done
+}
+
+# injector J: messages J, J+INJECTORS, ...; message i goes to A or B, via
+# qmail-inject or sendmail; a failed injection is retried (and counted)
+injector() {
+  local j=$1 i rc tries u prog
+  for ((i = j; i <= N; i += INJECTORS)); do
+    if ((i % 2)); then u=$A; else u=$B; fi
+    if ((i % 3)); then prog=$Q/bin/qmail-inject; else prog=$Q/bin/sendmail; fi
+    for ((tries = 1; tries <= 3; tries++)); do
+      rc=0
+      printf 'Subject: crash-%d\n\nmessage %d of the crash test\n' "$i" "$i" |
+        as_user $A "$prog" "$u" 2>>"$D/inject.err" || rc=$?
+      [ "$rc" = 0 ] && break
+      echo "$i $rc" >>"$D/inject.fail.$j"
+    done
+    [ "$rc" = 0 ] && echo "$i" >>"$D/accepted.$j"
+    # spread the injections so the kills land at many different moments
+    sleep "0.$((RANDOM % 250))"
+  done
+}
+
+# killer: until $D/stop exists, hunts qmail-local processes for a random
+# 0.3-1.8 s (killing about one in three it sees), then kills qmail-send
+killer() {
+  local p end
+  while [ ! -e "$D/stop" ]; do
+    end=$(($(_t_now) + 300000 + RANDOM % 1500 * 1000))
+    while [ "$(_t_now)" -lt "$end" ] && [ ! -e "$D/stop" ]; do
+      for p in $(local_pids); do
+        ((RANDOM % 3 == 0)) || continue
+        kill -KILL "$p" 2>/dev/null && echo "$p" >>"$D/killed.local"
+      done
+      sleep 0.01
+    done
+    [ -e "$D/stop" ] && break
+    p=$(send_pid) && kill -KILL "$p" 2>/dev/null && echo "$p" >>"$D/killed.send"
+    # supervise restarts it (after at least a second)
+    wait_for 20 send_pid
+  done
+}
+
+start=$(date +%s)
+touch -d @$((start - 1)) "$D/start"
+killer &
+kpid=$!
+ipids=()
+for ((j = 1; j <= INJECTORS; j++)); do
+  injector "$j" &
+  ipids+=($!)
+done
+for p in "${ipids[@]}"; do wait "$p"; done
+touch "$D/stop"
+wait "$kpid"
+t_diag "storm took $(($(date +%s) - start)) s"
+
+nsend=$(cat "$D/killed.send" 2>/dev/null | wc -l)
+nlocal=$(cat "$D/killed.local" 2>/dev/null | wc -l)
+t_diag "killed qmail-send $nsend times, qmail-local $nlocal times"
+ok test "$nsend" -ge 3
+nfail=$(cat "$D"/inject.fail.* 2>/dev/null | wc -l)
+[ "$nfail" != 0 ] && t_diag "$nfail injections failed and were retried: $(cat "$D"/inject.fail.* | tr '\n' ' ')" &&
+  t_diag "$(sort -u "$D/inject.err" | head -n 5)"
+sort "$D"/accepted.* >"$D/accepted"
+is "$(wc -l <"$D/accepted")" "$N" "all $N messages accepted by the injectors"
+
+# let the instance work the queue off; SIGALRM retries what the killed
+# qmail-locals deferred
+ok wait_for 20 send_pid
+queue_files() { find "$Q/queue" -type f ! -path "$Q/queue/lock/*"; }
+drained() {
+  [ -z "$(queue_files)" ] && return 0
+  svc -a "$SV"
+  sleep 1
+  return 1
+}
+t0=$(date +%s)
+ok wait_for 150 drained
+t_diag "queue drained $(($(date +%s) - t0)) s after the storm"
+is "$("$Q/bin/qmail-qstat")" $'messages in queue: 0\nmessages in queue but not yet preprocessed: 0' "qmail-qstat: 0/0"
+left=$(queue_files)
+is "$left" "" "no files left in the queue"
+
+# every accepted message delivered, to the right user; duplicates reported
+for h in "$HA" "$HB"; do
+  find "$h/Maildir/new" "$h/Maildir/cur" -type f -exec grep -h -m 1 '^Subject: crash-' {} + |
+    sed 's/^Subject: crash-//' | sort >"$D/got.$(basename "$h")"
+done
+# (comm wants the default collation, so no numeric sorts)
+sort "$D/got.$A" "$D/got.$B" >"$D/got"
+lost=$(comm -23 "$D/accepted" <(sort -u "$D/got") | tr '\n' ' ')
+is "$lost" "" "no accepted message lost"
+wrong=$( (grep -x '[0-9]*[02468]' "$D/got.$A"; grep -x '[0-9]*[13579]' "$D/got.$B") | tr '\n' ' ')
+is "$wrong" "" "each message delivered to its own recipient"
+dups=$(uniq -d "$D/got" | tr '\n' ' ')
+t_diag "$(wc -l <"$D/got") files for $(sort -u "$D/got" | wc -l) messages; duplicates: ${dups:-none}"
+extra=$(comm -13 "$D/accepted" <(sort -u "$D/got") | tr '\n' ' ')
+is "$extra" "" "nothing delivered that was not injected"
+
+# Maildir/tmp: only files of qmail-locals we killed (named ...P<pid>...)
+bad=
+ntmp=0
+for f in "$HA"/Maildir/tmp/* "$HB"/Maildir/tmp/*; do
+  [ -e "$f" ] || continue
+  ntmp=$((ntmp + 1))
+  p=$(basename "$f" | sed -n 's/^[0-9]*\.M[0-9]*P\([0-9]*\)Q.*/\1/p')
+  grep -qx "$p" "$D/killed.local" 2>/dev/null || bad="$bad $(basename "$f")"
+done
+t_diag "$ntmp files left in Maildir/tmp by killed qmail-locals (nobody removes them; readers delete tmp files older than 36 h)"
+is "$bad" "" "no other files in Maildir/tmp"
+is "$(find "$HA/Maildir" "$HB/Maildir" -type f ! -newer "$D/start" | wc -l)" 0 "no Maildir files older than the run"
+
+ok inst_stop
+log=$(inst_log)
+t_diag "log: $(grep -c '^starting delivery' <<<"$log") deliveries started, $(grep -c 'deferral' <<<"$log") deferrals, $(grep -c '^end msg' <<<"$log") end msg"
+is "$(grep -E 'ERROR: AddressSanitizer|runtime error' <<<"$log" | head -n 3)" "" "no sanitizer errors in the log"
+t_done
