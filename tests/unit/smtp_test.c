@@ -1,0 +1,91 @@
+/* unit tests for lib/smtp (SMTP parsing) and lib/rcpt (recipient keys) */
+#include <string.h>
+#include "rcpt.h"
+#include "smtp.h"
+#include "t.h"
+
+
+static int path(const char *arg, const char *kw, const char *want)
+{
+  sa_t a = SA_INIT;
+  const char *p;
+  size_t pl;
+  int r = smtp_path(arg, strlen(arg), kw, &a, &p, &pl);
+  int ok = want ? r == SMTP_PATH_OK && !strcmp(a.s, want) : r != SMTP_PATH_OK;
+  sa_free(&a);
+  return ok;
+}
+
+static sa_t keys;
+static int collect(void *ctx, const char *k, size_t n)
+{
+  sa_catb(&keys, k, n);
+  sa_append(&keys, ' ');
+  return 0;
+}
+static const char *keys_of(const char *prefix, int exact, const char *pre, const char *dash,
+                        const char *names, size_t nlen)
+{
+  keys.len = 0;
+  rcpt_account_keys(prefix, strlen(prefix), exact, pre, dash, names, nlen, collect, 0);
+  sa_0(&keys);
+  return keys.s;
+}
+
+int main(void)
+{
+  const char *arg;
+  size_t alen, v;
+  v = smtp_verb("MAIL  FROM:<a@b>", 16, &arg, &alen);
+  EQ_INT(v, 4, "verb length");
+  EQ_MEM(arg, alen, "FROM:<a@b>", 10, "argument after spaces");
+  OK(smtp_verb_is("mAiL", 4, "MAIL"), "verb case-insensitive");
+  OK(!smtp_verb_is("MAILX", 5, "MAIL"), "verb must match whole");
+
+  OK(path("FROM:<a@b.test>", "FROM:", "a@b.test"), "plain path");
+  OK(path("from: <a@b.test> SIZE=1", "FROM:", "a@b.test"), "space after colon, params");
+  OK(path("FROM:<>", "FROM:", ""), "null path");
+  OK(path("TO:<@r1,@r2:u@x>", "TO:", "u@x"), "source route dropped");
+  OK(path("TO:<\"a b\"@x>", "TO:", "a b@x"), "quotes removed");
+  OK(path("TO:<a\\>b@x>", "TO:", "a>b@x"), "backslash escape");
+  OK(path("TO:u@x", "TO:", "u@x"), "bare address");
+  OK(path("TO:<u@x", "TO:", 0), "missing >");
+  OK(path("FROM:<u@x>", "TO:", 0), "wrong keyword");
+  OK(path("TO:<u@x>junk", "TO:", 0), "junk after >");
+  OK(path("TO:<u\001@x>", "TO:", 0), "control char refused");
+  {
+    char big[1200];
+    memcpy(big, "TO:<", 4);
+    memset(big + 4, 'a', 1000);
+    memcpy(big + 1004, "@x>", 4);
+    OK(path(big, "TO:", 0), "address over SMTP_ADDR_MAX refused");
+  }
+
+  OK(smtp_domain_ok("a.b-c.test", 10), "domain ok");
+  OK(!smtp_domain_ok("a.test.", 7), "trailing dot");
+  OK(!smtp_domain_ok(".a.test", 7), "leading dot");
+  OK(!smtp_domain_ok("a..test", 7), "double dot");
+  OK(smtp_domain_ok("[127.0.0.1]", 11), "ipv4 literal");
+  OK(!smtp_domain_ok("[127.0.0.256]", 13), "bad ipv4 literal");
+  OK(smtp_sender_ok("", 0), "null sender ok");
+  OK(!smtp_sender_ok("() { :; }; id@x.test", 20), "shellshock sender refused");
+  OK(!smtp_sender_ok("joe", 3), "sender without domain refused");
+  OK(smtp_sender_ok("a.b+c@x.test", 12), "sender ok");
+
+  OK(!smtp_relay_trick("u@x.test", 8), "plain address");
+  OK(smtp_relay_trick("u%v@x.test", 10), "% refused");
+  OK(smtp_relay_trick("v!u@x.test", 10), "! refused");
+  OK(smtp_relay_trick("u@v@x.test", 10), "double @ refused");
+  OK(smtp_relay_trick("u@x.test.", 9), "trailing dot refused");
+  OK(!smtp_relay_trick("PostMaster", 10), "bare postmaster ok");
+  OK(smtp_relay_trick("joe", 3), "other bare name refused");
+
+  EQ_STR(keys_of("joe", 1, "", "", "", 0), "=joe ", "no dash: exact account");
+  EQ_STR(keys_of("joe-", 0, "", "-", "ext\0foo-default\0", 16), "=joe-ext =joe-foo-default +joe-foo- ",
+         "ext file and -default");
+  EQ_STR(keys_of("", 0, "", "-", "default\0", 8), "=default + ", "alias .qmail-default: everything");
+  EQ_STR(keys_of("li", 0, "list-", "-", "list-x\0list-default\0other\0", 26), "=lix =lidefault +li ",
+         "users/assign wildcard with pre");
+  EQ_STR(keys_of("A.B", 1, "", "-", "", 0), "", "exact with dash and no file: nothing");
+  return t_done();
+}
