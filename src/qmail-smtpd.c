@@ -258,22 +258,16 @@ static const char *relay_check(const sa_t *a)
     logs("refused rcpt <", a->s, ">: address literal");
     return "553 5.7.1 sorry, I do not relay to address literals (#5.7.1)\r\n";
   }
-  if (have_rcpthosts) {
-    r = in_rcpthosts(a->s + at + 1, a->len - at - 1);
-    if (r == -1) {
-      logs("trouble reading morercpthosts.cdb");
-      return "451 4.3.0 unable to read control/morercpthosts.cdb (#4.3.0)\r\n";
-    }
-    if (r) return 0;
-    logs("refused rcpt <", a->s, ">: domain not in rcpthosts");
-    return "553 5.7.1 sorry, that domain isn't in my list of allowed rcpthosts (#5.7.1)\r\n";
+  /* no rcpthosts at all counts as an empty one (qmail-control(5)): a
+   * forgotten file never makes an open relay */
+  r = have_rcpthosts ? in_rcpthosts(a->s + at + 1, a->len - at - 1) : 0;
+  if (r == -1) {
+    logs("trouble reading morercpthosts.cdb");
+    return "451 4.3.0 unable to read control/morercpthosts.cdb (#4.3.0)\r\n";
   }
-  /* no rcpthosts: only what qmail-send would deliver here */
-  r = rewrite_addr(&rw, a->s, a->len, &tmp);
-  if (r == -1) die_nomem_();
-  if (r == 1) return 0;
-  logs("refused rcpt <", a->s, ">: not local and there is no rcpthosts");
-  return "553 5.7.1 sorry, I do not relay (#5.7.1)\r\n";
+  if (r) return 0;
+  logs("refused rcpt <", a->s, ">: domain not in rcpthosts");
+  return "553 5.7.1 sorry, that domain isn't in my list of allowed rcpthosts (#5.7.1)\r\n";
 }
 
 /* recipient validation against users/rcptcheck.cdb, for addresses
