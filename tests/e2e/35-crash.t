@@ -43,6 +43,14 @@ local_pids() {
   done
 }
 
+# message i; every tenth is 2 MB, so that some qmail-locals live long
+# enough to be caught
+msg() {
+  printf 'Subject: crash-%d\n\nmessage %d of the crash test\n' "$1" "$1"
+  (($1 % 10)) || head -c 2097152 "$D/filler"
+}
+yes 'filler line of the crash test, 0123456789 abcdefghijklmnopqrstuvwxyz' | head -c 2097152 >"$D/filler"
+
 # injector J: messages J, J+INJECTORS, ...; message i goes to A or B, via
 # qmail-inject or sendmail; a failed injection is retried (and counted)
 injector() {
@@ -52,8 +60,7 @@ injector() {
     if ((i % 3)); then prog=$Q/bin/qmail-inject; else prog=$Q/bin/sendmail; fi
     for ((tries = 1; tries <= 3; tries++)); do
       rc=0
-      printf 'Subject: crash-%d\n\nmessage %d of the crash test\n' "$i" "$i" |
-        as_user $A "$prog" "$u" 2>>"$D/inject.err" || rc=$?
+      msg "$i" | as_user $A "$prog" "$u" 2>>"$D/inject.err" || rc=$?
       [ "$rc" = 0 ] && break
       echo "$i $rc" >>"$D/inject.fail.$j"
     done
@@ -64,17 +71,17 @@ injector() {
 }
 
 # killer: until $D/stop exists, hunts qmail-local processes for a random
-# 0.3-1.8 s (killing about one in three it sees), then kills qmail-send
+# 0.3-1.8 s (killing about half of those it sees), then kills qmail-send
 killer() {
   local p end
   while [ ! -e "$D/stop" ]; do
     end=$(($(_t_now) + 300000 + RANDOM % 1500 * 1000))
     while [ "$(_t_now)" -lt "$end" ] && [ ! -e "$D/stop" ]; do
       for p in $(local_pids); do
-        ((RANDOM % 3 == 0)) || continue
+        ((RANDOM % 2 == 0)) || continue
         kill -KILL "$p" 2>/dev/null && echo "$p" >>"$D/killed.local"
       done
-      sleep 0.01
+      sleep 0.005
     done
     [ -e "$D/stop" ] && break
     p=$(send_pid) && kill -KILL "$p" 2>/dev/null && echo "$p" >>"$D/killed.send"
@@ -137,6 +144,16 @@ wrong=$( (grep -x '[0-9]*[02468]' "$D/got.$A"; grep -x '[0-9]*[13579]' "$D/got.$
 is "$wrong" "" "each message delivered to its own recipient"
 dups=$(uniq -d "$D/got" | tr '\n' ' ')
 t_diag "$(wc -l <"$D/got") files for $(sort -u "$D/got" | wc -l) messages; duplicates: ${dups:-none}"
+# a duplicate one of whose copies was written by a qmail-local we killed:
+# killed after its link into new/, before its report
+bylocal=0
+for i in $dups; do
+  for f in $(grep -l -m 1 -x "Subject: crash-$i" "$HA"/Maildir/new/* "$HB"/Maildir/new/*); do
+    p=$(basename "$f" | sed -n 's/^[0-9]*\.M[0-9]*P\([0-9]*\)Q.*/\1/p')
+    if grep -qx "$p" "$D/killed.local" 2>/dev/null; then bylocal=$((bylocal + 1)); break; fi
+  done
+done
+[ -n "$dups" ] && t_diag "of these, $bylocal from a qmail-local killed after its link into new/; the rest from deliveries in flight when qmail-send was killed (their reports were lost)"
 extra=$(comm -13 "$D/accepted" <(sort -u "$D/got") | tr '\n' ' ')
 is "$extra" "" "nothing delivered that was not injected"
 
