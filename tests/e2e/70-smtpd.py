@@ -31,7 +31,10 @@ class S:
         self.send(c if isinstance(c, bytes) else c.encode() + b'\r\n')
         return self.reply()
     def close(self):
-        try: self.s.close()
+        # the makefile() object keeps the socket open: shut it down
+        try: self.s.shutdown(socket.SHUT_RDWR)
+        except Exception: pass
+        try: self.f.close(); self.s.close()
         except Exception: pass
 
 def maildir_msgs():
