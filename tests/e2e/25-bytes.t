@@ -172,6 +172,12 @@ hdr headonly | head -c -1 >"$D/inj.headonly"
 hdr headonly >"$D/rest.headonly"
 # NUL bytes and CRs in the body
 { hdr nul; printf '\nbefore\0after\n\0\0\0\r\nmid\0\r\n\0'; printf '\n'; } >"$D/inj.nul"
+# a NUL in a header field that is no address field is kept too
+{ hdr $'nul\001in\033header' | sed 's/\x01/\x00/'; printf '\nbody\n'; } >"$D/inj.hdrnul"
+cp "$D/inj.hdrnul" "$D/rest.hdrnul"
+# CR LF line ends: the header's CRs are dropped, the body is kept as is
+{ hdr crlf | sed 's/$/\r/'; printf '\r\nbody\r\nline\r\n'; } >"$D/inj.crlf"
+{ hdr crlf; printf '\nbody\r\nline\r\n'; } >"$D/rest.crlf"
 # a 1 MB line
 { hdr longline; printf '\n'; head -c 1048576 /dev/zero | tr '\0' x; printf '\nshort\n'; } >"$D/inj.longline"
 cp "$D/inj.plain" "$D/rest.plain"
@@ -211,6 +217,14 @@ run $A "$SM" "$A@$ME" <"$D/inj.nul"
 is "$rc" 0 "NUL bytes: exit 0"
 check_md nul $A "$A@$ME" nul
 
+run $A "$SM" -t <"$D/inj.hdrnul"
+is "$rc" 0 "NUL byte in Subject: exit 0"
+check_md hdrnul $A "$A@$ME" hdrnul
+
+run $A "$INJ" <"$D/inj.crlf"
+is "$rc" 0 "CR LF line ends: exit 0"
+check_md crlf $A "$A@$ME" crlf
+
 run $A "$INJ" "$B@$ME" <"$D/inj.longline"
 is "$rc" 0 "1 MB line: exit 0"
 check_md longline $B "$A@$ME" longline
@@ -235,6 +249,9 @@ refused "unbalanced < in -f" 'unbalanced <> in sender address' $A "$SM" -f "<x@$
 printf 'To: <%s@%s\nSubject: u\n\nb\n' "$A" "$ME" >"$D/inj.unbal"
 chmod 0644 "$D/inj.unbal"
 refused "unbalanced < in To with -t" 'unable to parse header field To' $A "$SM" -t <"$D/inj.unbal"
+printf 'To: %s\0x@%s\nSubject: u\n\nb\n' "$A" "$ME" >"$D/inj.nulto"
+chmod 0644 "$D/inj.nulto"
+refused "NUL byte in To with -t" 'unable to parse header field To' $A "$SM" -t <"$D/inj.nulto"
 refused "control character" 'recipient address contains control characters' $A "$SM" $'x\001y@b.test' <"$D/inj.bad"
 refused "newline" 'recipient address contains control characters' $A "$INJ" $'x\nnew msg 1@b.test' <"$D/inj.bad"
 long=$(head -c 1001 /dev/zero | tr '\0' a)
