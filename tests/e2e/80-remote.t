@@ -10,7 +10,7 @@
 # spread, implicit MX, AAAA (IPv6), smtproutes with port, wildcard and
 # default route, 4xx then success on SIGALRM, 5xx bounce with the remote
 # text, SIZE refusal, connect timeout and tcpto (qmail-tcpto, qmail-tcpok),
-# loop to self (by name and by address), NXDOMAIN, a DNS answer > 512 bytes,
+# loop to self (by name and by address), NXDOMAIN, DNS server failure, a DNS answer > 512 bytes,
 # shell/terminal metacharacters in an MX name and in reply text, bare CR/LF
 # before dots (no smuggling), a 20 MB message, a dead domain not slowing
 # the others, queuelifetime bounce.
@@ -53,7 +53,7 @@ ip -n "$H" addr add 10.201.0.1/16 dev "qh$$"
 ip -n "$H" addr add fd00:201::1/64 dev "qh$$" nodad
 ip -n "$N" addr add 10.201.0.2/16 dev "qn$$"
 ip -n "$N" addr add fd00:201::2/64 dev "qn$$" nodad
-for a in 0.53 1.1 1.2 1.3 1.4 1.6 1.7 1.8 1.9; do ip -n "$N" addr add "10.201.$a/32" dev "qn$$"; done
+for a in 0.53 1.11 1.1 1.2 1.3 1.4 1.6 1.7 1.8 1.9; do ip -n "$N" addr add "10.201.$a/32" dev "qn$$"; done
 ip -n "$N" addr add fd00:201::20/128 dev "qn$$" nodad
 ip -n "$H" link set "qh$$" up
 ip -n "$N" link set "qn$$" up
@@ -70,8 +70,12 @@ echo "options timeout:2 attempts:2" >>"/etc/netns/$H/resolv.conf"
   echo "listen-address=10.201.0.53"; echo "local=/test/"; echo "user=root"
   echo "log-facility=$T/dnsmasq.log"; echo "log-queries"
   echo "host-record=hub.test,10.201.0.1"
+  # a zone whose server never answers sensibly: SERVFAIL/REFUSED
+  echo "server=/tmpfail.test/10.201.0.2#9"
   echo "host-record=selfip.test,10.201.0.1"
   echo "host-record=mxa.test,10.201.1.1"
+  echo "host-record=mx2host.test,10.201.1.11"
+  echo "mx-host=mx2.test,mx2host.test,10"
   echo "host-record=mxb.test,10.201.1.2"
   echo "host-record=mxc.test,10.201.1.3"
   echo "host-record=mxd.test,10.201.1.4"
@@ -251,6 +255,33 @@ logn() { [ "$(logx "$1")" -ge "$2" ]; }
 bounces() { maildir_count "$SHOME/Maildir"; }
 bounce_has() { grep -rl -- "$1" "$SHOME/Maildir/new" >/dev/null 2>&1; }
 
+# ---- a second instance of ours as the remote MX (qmail-smtpd) ----------------
+HUBQ=$Q
+if [ -x "$Q/bin/qmail-smtpd" ] && command -v tcpserver >/dev/null; then
+  inst_new mx2
+  MX2Q=$Q
+  RCV=r$$m
+  user_new "$RCV"
+  ok inst_start
+  ip netns exec "$N" tcpserver -H -R -l mx2.test -u "$(id -u qtqmaild)" -g "$(id -g qtqmaild)" \
+    10.201.1.11 25 env - PATH="$MX2Q/bin:/usr/bin:/bin" "$MX2Q/bin/qmail-smtpd" \
+    >"$T/mx2-tcpserver.log" 2>&1 &
+  SINKPIDS+=($!)
+  Q=$HUBQ
+  sleep 0.5
+  RHOME=$(home_of "qt$RCV")
+  ok inj "qt$RCV@mx2.test"
+  ok wait_for 30 eval '[ $(maildir_count "$RHOME/Maildir") -ge 1 ]'
+  printf 'Subject: smuggle2\n\nabc\r.\r\nMAIL FROM:<evil@attacker>\r\nRCPT TO:<qt%s@mx2.test>\r\nDATA\r\nsmuggled\r\n.\r\nx\n.\nend of it\n' "$RCV" >"$T/.smuggle2"
+  ok inj "qt$RCV@mx2.test" "$T/.smuggle2"
+  ok wait_for 30 eval '[ $(maildir_count "$RHOME/Maildir") -ge 2 ]'
+  sleep 2
+  is "$(maildir_count "$RHOME/Maildir")" 2 "our own qmail-smtpd got exactly one message for the smuggling body"
+  ok grep -rq 'end of it' "$RHOME/Maildir/new"
+else
+  t_skip 1 "qmail-smtpd is not built: the second instance of ours is left out"
+fi
+
 # ---- routing ----------------------------------------------------------------
 ok inj "u@pref.test"
 ok wait_for 30 has A 1
@@ -286,6 +317,8 @@ b0=$(bounces)
 ok inj "nobody@nx.test"
 ok wait_for 30 eval '[ $(bounces) -gt '"$b0"' ]'
 ok bounce_has "couldn't find any host named nx.test"
+ok inj "u@tmpfail.test"
+ok wait_for 40 logn 'deferral: Temporary_failure_looking_up_the_MX_records_of_tmpfail.test' 1
 b0=$(bounces)
 ok inj "u@loop1.test"
 ok inj "u@loop2.test"
