@@ -456,6 +456,7 @@ static int inject_bounce(unsigned long id, const char *sender)
   log_s(" qp ");
   log_u((unsigned long)qq.pid);
   log_s("\n");
+  log_flush(); /* as for end msg below */
   if (unlink(fn1.s) == -1 && errno != ENOENT) {
     /* the bounce went out; a second one later is better than a lost one */
     log_s("warning: unable to unlink ");
@@ -477,6 +478,8 @@ static void complete(unsigned long id, const char *sender)
   log_s("end msg ");
   log_u(id);
   log_s("\n");
+  /* once info/ is gone nobody would log it again */
+  log_flush();
   if (!qname(&fn1, "info", id)) { xpush(&done_heap, id, now + NOMEM_PAUSE); return; }
   if (unlink(fn1.s) == -1 && errno != ENOENT) {
     log_s("warning: unable to unlink ");
@@ -564,6 +567,9 @@ static void mark_done(int c, job_t *j, size_t rec)
 {
   int fd;
   j->data.s[rec] = 'D';
+  /* the result's log line goes out before the mark that ends the
+   * delivery: a crash in between must not lose it */
+  log_flush();
   if (!qname(&fn1, chname[c], j->id)) goto bad;
   fd = open(fn1.s, O_WRONLY | O_CLOEXEC);
   if (fd == -1) goto bad;
