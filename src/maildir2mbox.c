@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "deliver.h"
@@ -110,6 +111,9 @@ int main(void)
   sa_t why = SA_INIT, snd = SA_INIT, uf = SA_INIT;
   size_t i;
 
+  /* past RLIMIT_FSIZE we want EFBIG and a clean truncation, not death
+   * halfway through the mbox */
+  sig_ignore(SIGXFSZ);
   if (!maildir || !*maildir) die_perm("MAILDIR not set");
   if (!mail || !*mail) die_perm("MAIL not set");
   /* MAIL is opened before leaving for MAILDIR: a relative MAIL is taken
