@@ -173,6 +173,13 @@ is "$(find "$HA/Maildir" "$HB/Maildir" -type f ! -newer "$D/start" | wc -l)" 0 "
 ok inst_stop
 log=$(inst_log)
 t_diag "log: $(grep -c '^starting delivery' <<<"$log") deliveries started, $(grep -c 'deferral' <<<"$log") deferrals, $(grep -c '^end msg' <<<"$log") end msg"
+# deliveries whose result no log line reports: in flight when their
+# qmail-send was killed (delivery numbers restart at 1 with each process)
+inflight=$(awk '
+  /^starting delivery [0-9]+: / { k = $3; sub(/:$/, "", k); if (k == 1) { lost += n; n = 0; split("", p) } p[k] = 1; n++ }
+  /^delivery [0-9]+: / { k = $2; sub(/:$/, "", k); if (k in p) { delete p[k]; n-- } }
+  END { print lost + n }' <<<"$log")
+t_diag "$inflight deliveries were in flight when qmail-send was killed; $(($(wc -l <"$D/got") - $(sort -u "$D/got" | wc -l))) extra copies delivered"
 # qmail-send writes end msg out before it removes info/: never lost
 ok test "$(grep -c '^end msg' <<<"$log")" -ge "$N"
 is "$(grep -E 'ERROR: AddressSanitizer|runtime error' <<<"$log" | head -n 3)" "" "no sanitizer errors in the log"
