@@ -135,7 +135,10 @@ int verp_sender(const char *sender, const char *rcpt, sa_t *out)
       (at = last_at(sender, sl - 4)) == sl - 4)
     return sa_copyb(out, sender, sl) ? 0 : -1;
   rat = last_at(rcpt, rl);
-  if (!sa_copyb(out, sender, at) || !sa_append(out, '-') || !sa_catb(out, rcpt, rat) ||
+  /* qmail's form: "pre-@host-@[]" becomes "pre-box=rhost@host"; the
+   * dash is the sender's own (qmail-local's local-owner-@, ezmlm's
+   * list-return-n-@), nothing is inserted */
+  if (!sa_copyb(out, sender, at) || !sa_catb(out, rcpt, rat) ||
       !sa_append(out, '='))
     return -1;
   if (rat < rl && !sa_catb(out, rcpt + rat + 1, rl - rat - 1)) return -1;

@@ -95,7 +95,7 @@ ok svc -a "$Q/supervise/qmail-send"
 ok wait_for 20 eval '[ "$(maildir_count "$HB/Maildir")" = 1 ]'
 
 # ---- VERP ---------------------------------------------------------------------
-printf 'Subject: verp\n\nv\n' | qq $A "list@$ME-@[]" "qtbob@$ME"
+printf 'Subject: verp\n\nv\n' | qq $A "list-@$ME-@[]" "qtbob@$ME"
 ok wait_for 20 eval '[ "$(maildir_count "$HB/Maildir")" = 2 ]'
 like "$(cat "$(newest_file "$HB/Maildir")")" "Return-Path: <list-qtbob=$ME@$ME>" "VERP sender expanded"
 

@@ -102,11 +102,11 @@ int main(void)
     unpre("catch-a@b.example", "a@b.example", "unprepend catch-all");
   }
 
-  verp("list@lists.test-@[]", "bob@example.org", "list-bob=example.org@lists.test", "VERP");
-  verp("list-@lists.test-@[]", "bob@x.test", "list--bob=x.test@lists.test", "VERP with - before @");
-  verp("a@b@h-@[]", "u@d", "a@b-u=d@h", "VERP splits the sender at its last @");
-  verp("list@h-@[]", "u@v@d", "list-u@v=d@h", "VERP splits the recipient at its last @");
-  verp("list@h-@[]", "nobody", "list-nobody=@h", "VERP recipient without @");
+  verp("list-@lists.test-@[]", "bob@example.org", "list-bob=example.org@lists.test", "VERP");
+  verp("list@lists.test-@[]", "bob@x.test", "listbob=x.test@lists.test", "VERP adds no dash of its own");
+  verp("a@b-@h-@[]", "u@d", "a@b-u=d@h", "VERP splits the sender at its last @");
+  verp("list-@h-@[]", "u@v@d", "list-u@v=d@h", "VERP splits the recipient at its last @");
+  verp("list-@h-@[]", "nobody", "list-nobody=@h", "VERP recipient without @");
   verp("plain@h", "u@d", "plain@h", "no VERP");
   verp("", "u@d", "", "empty sender");
   verp("#@[]", "u@d", "#@[]", "double-bounce sender");

@@ -1,0 +1,93 @@
+#!/bin/bash
+# Bounces of local failures, byte for byte (QSBMF): a program's permanent
+# failure text, a missing extension; VERP through -owner-default; an
+# archive copy that fails neither bounces nor loops.
+. "$(dirname "$0")/lib.sh"
+t_init
+
+ok inst_new b || t_done
+ME=b.test
+user_new "ba$$"; user_new "bb$$"
+A=qtba$$ B=qtbb$$
+HA=$(home_of $A) HB=$(home_of $B)
+D=$T/data
+mkdir -p "$D"; chmod 0755 "$D"
+inject() { printf 'F%s\0T%s\0\0' "$1" "$2" >"$D/env"; "$Q/bin/qmail-queue" <"$3" 1<"$D/env"; }
+count_is() { [ "$(maildir_count "$1")" = "$2" ]; }
+newest() { ls -t "$1"/new/* 2>/dev/null | head -n 1; }
+owned() { printf '%s' "$3" >"$2"; chown "$1:$(id -g "$1")" "$2"; chmod 0644 "$2"; }
+# the variable lines of a message made uniform
+norm() { sed -E -e 's/^(Received: ).*/\1X/' -e 's/^(Date: ).*/\1X/' -e 's/^(Message-ID: ).*/\1X/' "$1"; }
+ok inst_start ./Maildir/
+
+owned $B "$HB/.qmail-fail" '|echo "no such project here"; exit 100
+'
+printf 'Subject: please\n\nbody line\n' >"$D/m"
+ok inject "$A@$ME" "$B-fail@$ME" "$D/m"
+ok wait_for 30 count_is "$HA/Maildir" 1
+norm "$(newest "$HA/Maildir")" >"$D/got"
+cat >"$D/want" <<EOF2
+Return-Path: <>
+Delivered-To: $A@$ME
+Received: X
+Date: X
+From: MAILER-DAEMON@$ME
+To: $A@$ME
+Subject: failure notice
+
+Hi. This is the qmail-send program at $ME.
+Your message could not be delivered to the addresses listed
+below. This is a permanent failure: no further attempts
+will be made.
+
+<$B-fail@$ME>:
+no such project here
+Program failed permanently. (#5.2.0)
+
+--- Below this line is a copy of the message.
+
+Return-Path: <$A@$ME>
+Received: X
+Subject: please
+
+body line
+EOF2
+ok diff "$D/want" "$D/got"
+
+# VERP: a list whose owner has -owner-default gets one sender per recipient
+owned $A "$HA/.qmail-list" "&$B@$ME
+&$B-fail@$ME
+"
+owned $A "$HA/.qmail-list-owner" "./Maildir/
+"
+owned $A "$HA/.qmail-list-owner-default" "./Maildir/
+"
+nb=$(maildir_count "$HB/Maildir")
+na=$(maildir_count "$HA/Maildir")
+ok inject "x$$@$ME" "$A-list@$ME" "$D/m"
+ok wait_for 30 count_is "$HB/Maildir" $((nb + 1))
+is "$(head -n 1 "$(newest "$HB/Maildir")")" "Return-Path: <$A-list-owner-$B=$ME@$ME>" "VERP: recipient encoded in the sender"
+ok wait_for 30 count_is "$HA/Maildir" $((na + 1))
+f=$(newest "$HA/Maildir")
+# a failure inside this host bounces to the sender reduced to pre@host,
+# as qmail does: list-owner-@host, which .qmail-list-owner-default takes
+is "$(sed -n 2p "$f")" "Delivered-To: $A-list-owner-@$ME" "local VERP failure: bounce to list-owner-@host"
+ok grep -q "^<$B-fail@$ME>:" "$f"
+
+# archive copy: to a working address, and to a failing one (no bounce, no loop)
+echo "$B@$ME" >"$Q/control/archiveaddress"
+ok svc -h "$Q/supervise/qmail-send"
+sleep 1
+nb=$(maildir_count "$HB/Maildir")
+ok inject "$A@$ME" "$A@$ME" "$D/m"
+ok wait_for 30 count_is "$HB/Maildir" $((nb + 1))
+echo "$B-fail@$ME" >"$Q/control/archiveaddress"
+ok svc -h "$Q/supervise/qmail-send"
+sleep 1
+na=$(maildir_count "$HA/Maildir")
+ok inject "$A@$ME" "$A@$ME" "$D/m"
+ok wait_for 30 count_is "$HA/Maildir" $((na + 1))
+sleep 3
+is "$(maildir_count "$HA/Maildir")" $((na + 1)) "a failing archive copy never bounces to the sender"
+rm -f "$Q/control/archiveaddress"
+t_done
