@@ -50,7 +50,7 @@ like "$id" '^[0-9]+$' "new msg <id>"
 like "$log" "info msg $id: bytes [0-9]+ from <$A@$ME> qp [0-9]+ uid $(id -u $A)" "info msg line"
 like "$log" "starting delivery 1: msg $id to local $A@$ME" "starting delivery line"
 like "$log" "delivery 1: success: did_[0-9]\\+[0-9]\\+[0-9]/" "delivery success line, sanitised"
-like "$log" "status: local 1/10 remote 0/20" "status after the start"
+like "$log" "status: local 1/50 remote 0/20" "status after the start"
 like "$log" "end msg $id" "end msg"
 ok wait_for 10 eval '[ -z "$(find "$Q/queue/mess" "$Q/queue/info" "$Q/queue/local" "$Q/queue/todo" -type f)" ]'
 
