@@ -120,13 +120,14 @@ static void cat_ext(sa_t *x, const char *s, size_t n)
   }
 }
 
-/* opens .qmail<dash><name...>: fd, or -1 if absent (ENOENT or not a
- * regular file); temporary failure on any other error */
+/* opens .qmail<dash><name...>: fd, or -1 if absent (ENOENT, a name too
+ * long to exist, or not a regular file); temporary failure on any other
+ * error */
 static int open_qmail(const sa_t *name, struct stat *st)
 {
   int fd = open(name->s, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
   if (fd == -1) {
-    if (errno == ENOENT || errno == ENOTDIR) return -1;
+    if (errno == ENOENT || errno == ENOTDIR || errno == ENAMETOOLONG) return -1;
     temp("Unable to open ", name->s, ": ", strerror(errno), ". (#4.2.1)");
   }
   if (fstat(fd, st) == -1) temp("Unable to stat ", name->s, ": ", strerror(errno), ". (#4.3.0)");

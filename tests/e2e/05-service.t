@@ -14,7 +14,7 @@ fi
 ok inst_start
 like "$(svstat "$sv")" ": up \(pid [0-9]+\)" "svstat: qmail-send up"
 like "$(svstat "$sv/log")" ": up \(pid [0-9]+\)" "svstat: log up"
-like "$(inst_log)" "status: local 0/10 remote 0/20" "status line in the log"
+like "$(inst_log)" "status: local 0/$(cat "$Q/control/concurrencylocal") remote 0/$(cat "$Q/control/concurrencyremote")" "status line in the log"
 # the log is written by the instance's logger account, with timestamps
 is "$(stat -c %U "$Q/log/qmail-send/current")" qtqmaill "log owned by qtqmaill"
 like "$(head -n 1 "$Q/log/qmail-send/current")" "^@[0-9a-f]{24} " "multilog timestamps"
