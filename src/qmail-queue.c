@@ -12,6 +12,7 @@
  * trusted: the environment is thrown away, the umask set, the mask
  * cleared, fds 0-2 checked, and only SIGALRM is caught (to exit 52). */
 #include <errno.h>
+#include <pwd.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -27,7 +28,6 @@
 #include "fdio.h"
 #include "num.h"
 #include "proc.h"
-#include "prot.h"
 #include "queue.h"
 #include "sa.h"
 
@@ -142,11 +142,17 @@ static void fix_signals(void)
   sig_ignore(SIGXFSZ);
 }
 
-/* "invoked by alias" etc.: which of our accounts is calling */
-static bool is_account(const char *name, uid_t uid)
+/* "invoked by alias" etc.: which of our accounts is calling.  One lookup
+ * of the caller's uid, not one per account: on a campus host the password
+ * file has thousands of lines and this runs for every message. */
+static const char *invoked_how(uid_t uid)
 {
-  uid_t u;
-  return ids_user(name, &u, 0) == 0 && u == uid;
+  struct passwd *pw = getpwuid(uid);
+  if (!pw) return 0;
+  if (!strcmp(pw->pw_name, auto_usera)) return "by alias";
+  if (!strcmp(pw->pw_name, auto_userd)) return "from network";
+  if (!strcmp(pw->pw_name, auto_users)) return "for bounce";
+  return 0;
 }
 
 static size_t received(char *out, size_t size, unsigned long pid, uid_t uid,
@@ -154,11 +160,8 @@ static size_t received(char *out, size_t size, unsigned long pid, uid_t uid,
 {
   char date[DATE_LEN];
   char num[FMT_ULONG];
-  const char *how = 0;
+  const char *how = invoked_how(uid);
   size_t n = 0;
-  if (is_account(auto_usera, uid)) how = "by alias";
-  else if (is_account(auto_userd, uid)) how = "from network";
-  else if (is_account(auto_users, uid)) how = "for bounce";
   date_rfc5322(date, now);
 #define ADD(s, l) do { size_t l_ = (l); if (l_ > size - n) fail(QQ_BUG); \
     memcpy(out + n, (s), l_); n += l_; } while (0)
