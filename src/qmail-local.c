@@ -474,11 +474,34 @@ static void hdr(deliver_hdr_t *h, bool uf)
   h->dtlen = dtline.len;
 }
 
+/* true while the default delivery (no .qmail) is being followed */
+static bool flagdefault;
+
+/* The default delivery's Maildir inside the home is made when it does not
+ * exist at all, so a new account gets mail without an admin step (qmail
+ * defers until someone runs maildirmake).  A Maildir that exists but lacks
+ * tmp/ or new/ is broken, not new: that still defers. */
+static void maildir_make(const char *dir)
+{
+  sa_t d = SA_INIT;
+  struct stat st;
+  static const char *const sub[] = {"tmp", "new", "cur"};
+  if (!flagdefault || dir[0] == '/' || strstr(dir, "..")) return;
+  if (lstat(dir, &st) == 0 || errno != ENOENT) return;
+  if (mkdir(dir, 0700) == -1 && errno != EEXIST) return; /* delivery reports it */
+  for (size_t i = 0; i < 3; i++) {
+    if (!sa_copys(&d, dir) || !sa_append(&d, '/') || !sa_cats(&d, sub[i]) || !sa_0(&d)) temp_nomem();
+    if (mkdir(d.s, 0700) == -1 && errno != EEXIST) break;
+  }
+  sa_free(&d);
+}
+
 static void do_maildir(const char *dir)
 {
   deliver_hdr_t h;
   sa_t why = SA_INIT;
   hdr(&h, false);
+  if (flagdeliver) maildir_make(dir);
   if (deliver_maildir(dir, 0, &h, &why) == -1) {
     if (!sa_0(&why)) temp_nomem();
     temp(why.s);
@@ -745,6 +768,7 @@ int main(int argc, char **argv)
     qfile.len = 0;
     if (!sa_copys(&text, dfl)) temp_nomem();
     forwardonly = false;
+    flagdefault = true;
   }
   owner();
   setup_env();

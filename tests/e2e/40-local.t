@@ -120,6 +120,15 @@ ok inject '' "$B@$ME" "$D/m1"
 ok wait_for 30 logged "deferral: .*maildir"
 is "$(maildir_count "$HB/Maildir")" 0 "no delivery into a maildir without tmp/"
 
+# the default delivery makes a Maildir that does not exist at all
+user_new "lc$$"
+C=qtlc$$
+HC=$(home_of $C)
+rm -rf "$HC/Maildir"
+ok inject '' "$C@$ME" "$D/m1"
+ok wait_for 30 count_is "$HC/Maildir" 1
+is "$(stat -c '%U %a' "$HC/Maildir" "$HC/Maildir/tmp" "$HC/Maildir/new" "$HC/Maildir/cur" | sort -u)" "$C 700" "made Maildir: the user's, mode 700"
+
 # extensions: .qmail-ext, -default, and no file at all
 mkdir -p "$HA/Maildir2/new" "$HA/Maildir2/cur" "$HA/Maildir2/tmp"
 echo ./Maildir2/ >"$HA/.qmail-list"
