@@ -352,7 +352,8 @@ static void smtp_mail(const char *arg, size_t len)
   size_t plen, kl, vl;
   smtp_params_t p;
   int r;
-  if (!seenhelo) { out("503 5.5.1 send HELO or EHLO first (#5.5.1)\r\n"); return; }
+  /* MAIL without HELO/EHLO is accepted, as qmail and Postfix do: clients
+   * that skip it exist, and the Received line simply has no HELO part */
   if (seenmail) { out("503 5.5.1 nested MAIL command (#5.5.1)\r\n"); return; }
   r = smtp_path(arg, len, "FROM:", &addr, &params, &plen);
   if (r != SMTP_PATH_OK) { logs("refused mail: bad syntax"); path_error(r); return; }
@@ -563,7 +564,7 @@ static void received(void)
   tmp.len = 0;
   if (!sa_cats(&tmp, "Received: from ")) die_nomem_();
   cat_safe(&tmp, remotehost);
-  if (strcasecmp(helo.s, remotehost) != 0) {
+  if (seenhelo && strcasecmp(helo.s, remotehost) != 0) {
     sa_cats(&tmp, " (HELO ");
     cat_safe(&tmp, helo.s);
     sa_cats(&tmp, ")");
