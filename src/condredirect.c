@@ -29,8 +29,7 @@ static int run(char **args)
 int main(int argc, char **argv)
 {
   const char *sender = env_get("SENDER"), *dtline = env_get("DTLINE"), *r;
-  char space[BUF_SIZE], num[FMT_ULONG];
-  buf_t in;
+  char num[FMT_ULONG];
   qq_t q;
   int code;
   if (argc < 3) die_usage("condredirect newaddress program [arg ...]");
@@ -46,14 +45,7 @@ int main(int argc, char **argv)
   if (lseek(0, 0, SEEK_SET) == -1) die_sys(111, "unable to rewind message");
   if (qq_open(&q, true) == -1) die_sys(111, "unable to fork for qmail-queue");
   qq_puts(&q, dtline);
-  buf_init(&in, buf_read_op, 0, space, sizeof space);
-  for (;;) {
-    ssize_t n = buf_feed(&in);
-    if (n == -1) die_sys(111, "unable to read message");
-    if (n == 0) break;
-    qq_put(&q, buf_peek(&in), (size_t)n);
-    buf_skip(&in, (size_t)n);
-  }
+  if (qq_copyfd(&q, 0) == -1) die_sys(111, "unable to read message");
   qq_from(&q, sender);
   qq_to(&q, argv[1]);
   num[fmt_ulong(num, (unsigned long)q.pid)] = 0;

@@ -13,8 +13,7 @@ const char *PROG = "forward";
 int main(int argc, char **argv)
 {
   const char *sender = env_get("NEWSENDER"), *dtline = env_get("DTLINE"), *r;
-  char space[BUF_SIZE], num[FMT_ULONG];
-  buf_t in;
+  char num[FMT_ULONG];
   qq_t q;
   if (argc < 2) die_usage("forward address ...");
   if (!sender) die_perm("NEWSENDER not set");
@@ -24,14 +23,7 @@ int main(int argc, char **argv)
   sig_ignore(SIGPIPE);
   if (qq_open(&q, true) == -1) die_sys(111, "unable to fork for qmail-queue");
   qq_puts(&q, dtline);
-  buf_init(&in, buf_read_op, 0, space, sizeof space);
-  for (;;) {
-    ssize_t n = buf_feed(&in);
-    if (n == -1) die_sys(111, "unable to read message");
-    if (n == 0) break;
-    qq_put(&q, buf_peek(&in), (size_t)n);
-    buf_skip(&in, (size_t)n);
-  }
+  if (qq_copyfd(&q, 0) == -1) die_sys(111, "unable to read message");
   qq_from(&q, sender);
   for (int i = 1; i < argc; i++) qq_to(&q, argv[i]);
   num[fmt_ulong(num, (unsigned long)q.pid)] = 0;

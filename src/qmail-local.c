@@ -599,21 +599,12 @@ static void do_forwards(void)
 {
   qq_t q;
   const char *r;
-  char space[4096];
-  buf_t in;
   size_t i;
   if (!fwd.len) return;
   if (qq_open(&q, false) == -1) temp("Unable to run qmail-queue: ", strerror(errno), ". (#4.3.0)");
   qq_put(&q, dtline.s, dtline.len);
   if (lseek(0, 0, SEEK_SET) == -1) temp("Unable to rewind message: ", strerror(errno), ". (#4.3.0)");
-  buf_init(&in, buf_read_op, 0, space, sizeof space);
-  for (;;) {
-    ssize_t n = buf_feed(&in);
-    if (n < 0) temp("Unable to read message: ", strerror(errno), ". (#4.3.0)");
-    if (n == 0) break;
-    qq_put(&q, buf_peek(&in), (size_t)n);
-    buf_skip(&in, (size_t)n);
-  }
+  if (qq_copyfd(&q, 0) == -1) temp("Unable to read message: ", strerror(errno), ". (#4.3.0)");
   qq_from(&q, newsender.s);
   for (i = 0; i < fwd.len; i += strlen(fwd.s + i) + 1) qq_to(&q, fwd.s + i);
   r = qq_close(&q);

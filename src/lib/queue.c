@@ -105,6 +105,20 @@ void qq_put(qq_t *q, const char *s, size_t n)
 
 void qq_puts(qq_t *q, const char *s) { qq_put(q, s, strlen(s)); }
 
+int qq_copyfd(qq_t *q, int fd)
+{
+  char space[BUF_SIZE];
+  buf_t in;
+  buf_init(&in, buf_read_op, fd, space, sizeof space);
+  for (;;) {
+    ssize_t n = buf_feed(&in);
+    if (n == -1) return -1;
+    if (n == 0) return 0;
+    qq_put(q, buf_peek(&in), (size_t)n);
+    buf_skip(&in, (size_t)n);
+  }
+}
+
 /* after the message, the envelope goes to fd e; q->b is switched to it */
 void qq_from(qq_t *q, const char *s)
 {

@@ -44,6 +44,9 @@ typedef struct {
 int qq_open(qq_t *, bool allow_env);
 void qq_put(qq_t *, const char *, size_t);
 void qq_puts(qq_t *, const char *);
+/* copies everything readable from fd into the message: 0, or -1 with
+ * errno if reading failed */
+int qq_copyfd(qq_t *, int fd);
 /* envelope; call qq_from once, then qq_to per recipient, then qq_close */
 void qq_from(qq_t *, const char *sender);
 void qq_to(qq_t *, const char *recipient);
