@@ -19,26 +19,14 @@ const char *PROG = "newaliases";
 #define TMP ALIASES_CDB ".tmp"
 #define USAGE "newaliases [-f file]"
 
-#define HOOK "bin/qmail-rcptcheck-rebuild"
 
 /* the recipient check of qmail-smtpd lists alias names too */
 static void run_hook(void)
 {
-  int wstat;
-  pid_t pid;
-  if (access(HOOK, X_OK) == -1) {
-    if (errno == ENOENT) return;
-    die_sys(111, ALIASES_CDB " updated, but unable to check ", HOOK);
+  switch (users_run_hook()) {
+  case 1: die_temp(ALIASES_CDB " updated, but ", USERS_HOOK, " failed");
+  case -1: die_sys(111, ALIASES_CDB " updated, but unable to run ", USERS_HOOK);
   }
-  pid = fork();
-  if (pid == -1) die_sys(111, ALIASES_CDB " updated, but unable to fork for ", HOOK);
-  if (pid == 0) {
-    const char *args[] = {HOOK, 0};
-    execv(HOOK, (char *const *)args);
-    _exit(111);
-  }
-  if (wait_pid(pid, &wstat) == -1) die_sys(111, ALIASES_CDB " updated, but waitpid failed");
-  if (wait_code(wstat) != 0) die_temp(ALIASES_CDB " updated, but ", HOOK, " failed");
 }
 
 /* static, so they stay reachable until exit */

@@ -17,26 +17,13 @@
 const char *PROG = "qmail-newu";
 
 #define TMP "users/cdb.tmp"
-#define HOOK "bin/qmail-rcptcheck-rebuild"
 
 static void run_hook(void)
 {
-  int wstat;
-  pid_t pid;
-  if (access(HOOK, X_OK) == -1) {
-    if (errno == ENOENT) return;
-    die_sys(111, "users/cdb updated, but unable to check ", HOOK);
+  switch (users_run_hook()) {
+  case 1: die_temp("users/cdb updated, but ", USERS_HOOK, " failed");
+  case -1: die_sys(111, "users/cdb updated, but unable to run ", USERS_HOOK);
   }
-  pid = fork();
-  if (pid == -1) die_sys(111, "users/cdb updated, but unable to fork for ", HOOK);
-  if (pid == 0) {
-    const char *args[] = {HOOK, 0};
-    execv(HOOK, (char *const *)args);
-    _exit(111);
-  }
-  if (wait_pid(pid, &wstat) == -1) die_sys(111, "users/cdb updated, but waitpid failed");
-  if (wait_code(wstat) != 0)
-    die_temp("users/cdb updated, but ", HOOK, " failed");
 }
 
 int main(int argc, char **argv)

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "fdio.h"
+#include "proc.h"
 #include "num.h"
 
 static char lower(char c) { return c >= 'A' && c <= 'Z' ? (char)(c + 32) : c; }
@@ -251,4 +252,20 @@ int users_install(int fd, const char *tmp, const char *final)
   if (rename(tmp, final) == -1) { int e = errno; close(fd); errno = e; return -1; }
   if (close(fd) == -1) return -1;
   return fsync_parent(final);
+}
+
+int users_run_hook(void)
+{
+  int wstat;
+  pid_t pid;
+  if (access(USERS_HOOK, X_OK) == -1) return errno == ENOENT ? 0 : -1;
+  pid = fork();
+  if (pid == -1) return -1;
+  if (pid == 0) {
+    const char *args[] = {USERS_HOOK, 0};
+    execv(USERS_HOOK, (char *const *)args);
+    _exit(111);
+  }
+  if (wait_pid(pid, &wstat) == -1) return -1;
+  return wait_code(wstat) == 0 ? 0 : 1;
 }

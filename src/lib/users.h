@@ -64,4 +64,10 @@ int users_tmpfile(const char *path);
  * final.  0 or -1 (errno); on -1 the caller should unlink tmp. */
 int users_install(int fd, const char *tmp, const char *final);
 
+/* after users/cdb or aliases.cdb changed: runs USERS_HOOK (relative to
+ * QMAILHOME, the cwd) if it exists, so qmail-smtpd's recipient check sees
+ * the change.  0 ran fine or no hook, 1 the hook failed, -1 error (errno) */
+#define USERS_HOOK "bin/qmail-rcptcheck-rebuild"
+int users_run_hook(void);
+
 #endif
