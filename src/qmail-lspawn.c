@@ -9,12 +9,28 @@
  * user (never uid 0), enters the home directory and execs qmail-local
  * with the message on stdin.  The child's exit code and output become the
  * report.  Doing the lookup in the child keeps a slow password database
- * from holding up the other deliveries. */
+ * from holding up the other deliveries.
+ *
+ * To save an exec per delivery, one "qmail-getpw -s" co-process (also
+ * qmailp/nofiles) answers the children's lookups over a pipe pair shared
+ * by all of them.  A child holds a POSIX lock on a private memfd around
+ * its request and answer (POSIX locks belong to processes, so forked
+ * children exclude each other), and the first byte of that memfd is a
+ * dirty flag: set before the request, cleared after a complete answer.  A
+ * child that finds it set (an exchange died half way, so an answer may
+ * be stale) or that times out kills the co-process, so no child can ever
+ * read another's answer.  Any trouble with the co-process means the child
+ * runs qmail-getpw once itself, as before; the parent starts a new
+ * co-process (at most once a second) after reaping the old one. */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/pidfd.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include "auto.h"
 #include "buf.h"
@@ -36,6 +52,10 @@ const char *PROG = "qmail-lspawn";
 /* its error message, if any */
 #define ERR_MAX 512
 
+/* how long a child waits for the co-process (the lock included) before
+ * running qmail-getpw itself: lookups queue behind a slow one */
+#define CO_WAIT 10
+
 /* exit codes of the child before qmail-local runs; the report text is
  * what the child printed */
 #define CHILD_PERM 100
@@ -49,6 +69,14 @@ static gid_t gidn;
  * only test builds read) */
 static sa_t envbuf;
 static const char *env[4];
+
+/* the co-process: pid (0 none), request pipe write end, answer pipe read
+ * end, the lock memfd and a pidfd (kills it without a pid-reuse race);
+ * all close-on-exec */
+static pid_t copid;
+static int coreq = -1, coans = -1, colock = -1, copidfd = -1;
+static time_t colast; /* when it was last started */
+static bool cooff;    /* the kernel has no pidfds: never start it */
 
 /* ---- the child (root until become()) ---- */
 
@@ -82,20 +110,142 @@ static void readall(int fd, sa_t *x, size_t max)
   close(fd);
 }
 
+static void getpw_path(char *path, size_t size)
+{
+  if (strlen(auto_qmail) + sizeof "/bin/qmail-getpw" > size)
+    child_fail(CHILD_TEMP, "QMAILHOME is too long. (#4.3.0)");
+  memcpy(path, auto_qmail, strlen(auto_qmail));
+  memcpy(path + strlen(auto_qmail), "/bin/qmail-getpw", sizeof "/bin/qmail-getpw");
+}
+
+/* splits the six fields of a found account in a->buf */
+static void fields(struct account *a)
+{
+  const char *f[6];
+  size_t i, k;
+  for (i = k = 0; k < 6 && i < a->buf.len; ++k) {
+    const char *z = memchr(a->buf.s + i, 0, a->buf.len - i);
+    if (!z) break;
+    f[k] = a->buf.s + i;
+    i = (size_t)(z - a->buf.s) + 1;
+  }
+  if (k != 6 || i != a->buf.len || !scan_ulong_all(f[1], &a->uid) || !scan_ulong_all(f[2], &a->gid))
+    child_fail(CHILD_TEMP, "qmail-getpw gave a malformed answer. (#4.3.0)");
+  a->user = f[0];
+  a->home = f[3];
+  a->dash = f[4];
+  a->ext = f[5];
+}
+
+static void on_alarm(int sig) { (void)sig; }
+
+/* the channel can no longer be trusted: nobody may use this co-process */
+static void co_kill(void)
+{
+  (void)pidfd_send_signal(copidfd, SIGKILL, 0, 0);
+}
+
+static void co_unlock(void)
+{
+  struct flock fl;
+  memset(&fl, 0, sizeof fl);
+  fl.l_type = F_UNLCK;
+  fl.l_whence = SEEK_SET;
+  (void)fcntl(colock, F_SETLK, &fl);
+}
+
+/* asks the co-process: true with a->buf filled if it answered '+'; exits
+ * for '-' and '!' like the one-shot exit codes 100 and 111; false if the
+ * co-process could not answer (then the caller runs qmail-getpw) */
+static bool lookup_co(const char *local, struct account *a)
+{
+  struct sigaction sa;
+  struct flock fl;
+  size_t len = strlen(local) + 1, need = 0, nuls = 0, i;
+  bool ok = false;
+  char dirty;
+
+  if (copid <= 0 || coreq == -1) return false;
+  /* a request is written in one piece: below PIPE_BUF, writes to a pipe
+   * are atomic */
+  if (len > 4000) return false;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_alarm; /* no SA_RESTART: the alarm must interrupt */
+  sigemptyset(&sa.sa_mask);
+  if (sigaction(SIGALRM, &sa, 0) == -1) return false;
+  sig_ignore(SIGPIPE); /* a dead co-process is EPIPE, not death */
+  alarm(CO_WAIT);
+  memset(&fl, 0, sizeof fl);
+  fl.l_type = F_WRLCK;
+  fl.l_whence = SEEK_SET;
+  if (fcntl(colock, F_SETLKW, &fl) == -1) goto out; /* timeout: nothing sent yet */
+  if (pread(colock, &dirty, 1, 0) == 1 && dirty) {
+    co_kill();
+    goto unlock;
+  }
+  dirty = 1;
+  if (pwrite(colock, &dirty, 1, 0) != 1) goto unlock;
+  if (write(coreq, local, len) != (ssize_t)len) {
+    co_kill(); /* gone (EPIPE), or half a request in the pipe */
+    goto unlock;
+  }
+  /* the answer: a status byte, then 6 fields ('+'), 1 reason ('!') or
+   * nothing ('-'); more than that would be someone else's */
+  a->buf.len = 0;
+  for (;;) {
+    char b[1024];
+    ssize_t r = read(coans, b, sizeof b);
+    if (r <= 0) { co_kill(); goto unlock; } /* timeout, EOF or error */
+    if (!a->buf.len) {
+      if (b[0] == '+') need = 6;
+      else if (b[0] == '!') need = 1;
+      else if (b[0] != '-') { co_kill(); goto unlock; }
+    }
+    for (i = a->buf.len ? 0 : 1; i < (size_t)r; ++i)
+      if (!b[i]) ++nuls;
+    if (a->buf.len + (size_t)r > GETPW_MAX || !sa_catb(&a->buf, b, (size_t)r)) {
+      co_kill();
+      goto unlock;
+    }
+    if (nuls == need) {
+      /* complete only if it ends right there */
+      if (need ? a->buf.s[a->buf.len - 1] != 0 : a->buf.len != 1) { co_kill(); goto unlock; }
+      break;
+    }
+    if (nuls > need) { co_kill(); goto unlock; }
+  }
+  dirty = 0;
+  if (pwrite(colock, &dirty, 1, 0) != 1) { co_kill(); goto unlock; }
+  ok = true;
+unlock:
+  co_unlock();
+out:
+  alarm(0);
+  sig_default(SIGALRM);
+  sig_default(SIGPIPE);
+  if (!ok) return false;
+  if (a->buf.s[0] == '-') child_fail(CHILD_PERM, "Sorry, no mailbox here by that name. (#5.1.1)");
+  if (a->buf.s[0] == '!') {
+    (void)!write(1, "qmail-getpw: fatal: ", 20);
+    (void)!write(1, a->buf.s + 1, strlen(a->buf.s + 1));
+    (void)!write(1, "\n", 1);
+    child_fail(CHILD_TEMP, "Unable to look up the recipient's account. (#4.3.0)");
+  }
+  memmove(a->buf.s, a->buf.s + 1, a->buf.len - 1);
+  a->buf.len -= 1;
+  fields(a);
+  return true;
+}
+
 /* runs qmail-getpw as qmailp/nofiles and parses its six fields */
 static void lookup_getpw(const char *local, struct account *a)
 {
   char path[4096];
-  const char *f[6];
   sa_t err = SA_INIT;
   int p[2], e[2], w;
-  size_t i, k;
   pid_t pid;
 
-  if (strlen(auto_qmail) + sizeof "/bin/qmail-getpw" > sizeof path)
-    child_fail(CHILD_TEMP, "QMAILHOME is too long. (#4.3.0)");
-  memcpy(path, auto_qmail, strlen(auto_qmail));
-  memcpy(path + strlen(auto_qmail), "/bin/qmail-getpw", sizeof "/bin/qmail-getpw");
+  getpw_path(path, sizeof path);
   if (pipe2(p, O_CLOEXEC) == -1 || pipe2(e, O_CLOEXEC) == -1)
     child_fail(CHILD_TEMP, "Unable to make a pipe. (#4.3.0)");
   pid = fork();
@@ -124,22 +274,11 @@ static void lookup_getpw(const char *local, struct account *a)
     (void)!write(1, err.s, err.len);
     child_fail(CHILD_TEMP, "Unable to look up the recipient's account. (#4.3.0)");
   }
-  for (i = k = 0; k < 6 && i < a->buf.len; ++k) {
-    const char *z = memchr(a->buf.s + i, 0, a->buf.len - i);
-    if (!z) break;
-    f[k] = a->buf.s + i;
-    i = (size_t)(z - a->buf.s) + 1;
-  }
-  if (k != 6 || i != a->buf.len || !scan_ulong_all(f[1], &a->uid) || !scan_ulong_all(f[2], &a->gid))
-    child_fail(CHILD_TEMP, "qmail-getpw gave a malformed answer. (#4.3.0)");
-  a->user = f[0];
-  a->home = f[3];
-  a->dash = f[4];
-  a->ext = f[5];
+  fields(a);
 }
 
 /* users/cdb first (it may override and extend the password database),
- * then qmail-getpw */
+ * then qmail-getpw: the co-process, or once on its own */
 static void lookup(const char *local, struct account *a)
 {
   struct users_entry e = USERS_ENTRY_INIT;
@@ -154,7 +293,7 @@ static void lookup(const char *local, struct account *a)
     a->gid = (unsigned long)e.gid;
     return;
   case 0:
-    lookup_getpw(local, a);
+    if (!lookup_co(local, a)) lookup_getpw(local, a);
     return;
   default:
     child_fail(CHILD_TEMP, "Unable to read users/cdb. (#4.3.0)");
@@ -196,6 +335,73 @@ static _Noreturn void deliver(const char *local, const char *domain, const char 
   child_fail(CHILD_TEMP, "Unable to run qmail-local. (#4.3.0)");
 }
 
+/* ---- the co-process (parent) ---- */
+
+static void co_close(void)
+{
+  if (coreq != -1) close(coreq);
+  if (coans != -1) close(coans);
+  if (colock != -1) close(colock);
+  if (copidfd != -1) close(copidfd);
+  coreq = coans = colock = copidfd = -1;
+}
+
+static void co_reaped(pid_t pid, int w)
+{
+  (void)w;
+  if (pid != copid) return;
+  copid = 0;
+  co_close();
+}
+
+/* starts qmail-getpw -s; on any failure there is simply none, and the
+ * children run qmail-getpw themselves */
+static void co_start(void)
+{
+  char path[4096];
+  int rq[2] = {-1, -1}, an[2] = {-1, -1};
+  time_t now = time(0);
+  pid_t pid;
+
+  /* at most once a second, in case it dies at once every time */
+  if (now == colast) return;
+  colast = now;
+  if (strlen(auto_qmail) + sizeof "/bin/qmail-getpw" > sizeof path) return;
+  memcpy(path, auto_qmail, strlen(auto_qmail));
+  memcpy(path + strlen(auto_qmail), "/bin/qmail-getpw", sizeof "/bin/qmail-getpw");
+  colock = memfd_create("qmail-lspawn-getpw", MFD_CLOEXEC);
+  if (colock == -1 || pipe2(rq, O_CLOEXEC) == -1 || pipe2(an, O_CLOEXEC) == -1) goto fail;
+  pid = fork();
+  if (pid == -1) goto fail;
+  if (pid == 0) {
+    const char *args[] = {"qmail-getpw", "-s", 0};
+    spawn_child_reset();
+    if (fd_copy(0, rq[0]) == -1 || fd_copy(1, an[1]) == -1) _exit(111);
+    if (prot_drop(uidp, gidn) == -1) _exit(111);
+    execv(path, (char *const *)args);
+    _exit(111);
+  }
+  close(rq[0]);
+  close(an[1]);
+  coreq = rq[1];
+  coans = an[0];
+  copid = pid;
+  copidfd = pidfd_open(pid, 0);
+  if (copidfd == -1) {
+    /* without a pidfd a child could not safely kill it: do without */
+    if (errno == ENOSYS) cooff = true;
+    kill(pid, SIGKILL);
+    close(coreq);
+    close(coans);
+    coreq = coans = -1;
+  }
+  return;
+fail:
+  if (rq[0] != -1) { close(rq[0]); close(rq[1]); }
+  if (an[0] != -1) { close(an[0]); close(an[1]); }
+  co_close();
+}
+
 /* ---- hooks ---- */
 
 static pid_t start(int fdmess, const char *sender, const char *rcpt, int fdout, sa_t *report)
@@ -208,6 +414,7 @@ static pid_t start(int fdmess, const char *sender, const char *rcpt, int fdout, 
     if (!sa_copys(report, "Kdid 0+0+0: empty local part, message discarded")) return -1;
     return 0;
   }
+  if (!copid && !cooff) co_start();
   pid = fork();
   if (pid != 0) return pid;
   spawn_child_reset();
@@ -267,5 +474,6 @@ int main(int argc, char **argv)
       !envset("ASAN_OPTIONS", getenv("ASAN_OPTIONS")) || !envset("UBSAN_OPTIONS", getenv("UBSAN_OPTIONS")))
     die_nomem();
   for (n = i = 0; i < envbuf.len; i += strlen(envbuf.s + i) + 1) env[n++] = envbuf.s + i;
+  spawn_on_other(co_reaped);
   return spawn_main(&h);
 }

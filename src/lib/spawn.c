@@ -45,12 +45,15 @@ static unsigned running;
 static sa_t results;      /* encoded results waiting for fd 1 */
 static bool senddead;     /* fd 1 is broken: qmail-send is gone */
 static uid_t uidq;        /* owner of every message file */
+static void (*other)(pid_t, int); /* told of reaped non-delivery children */
 
 /* the command being read */
 static int phase;         /* 0 slot byte, 1 mess, 2 sender, 3 recipient */
 static unsigned char cslot;
 static sa_t field[3];
 static bool toolong;
+
+void spawn_on_other(void (*f)(pid_t, int)) { other = f; }
 
 void spawn_child_reset(void)
 {
@@ -122,6 +125,7 @@ static void reap(void)
       --running;
       break;
     }
+    if (i == limit && other) other(pid, w);
   }
 }
 

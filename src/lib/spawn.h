@@ -32,6 +32,10 @@ typedef struct {
  * child has been reported; cwd must be QMAILHOME.  Returns the exit code. */
 int spawn_main(const spawn_hooks_t *);
 
+/* f is called with the pid and wait status of every reaped child that
+ * is not a delivery (a helper process the program started itself) */
+void spawn_on_other(void (*f)(pid_t pid, int wstat));
+
 /* for the child between fork and exec: default signal handling again */
 void spawn_child_reset(void);
 

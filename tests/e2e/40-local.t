@@ -41,6 +41,20 @@ is "$out" "qtalias|$(id -u qtalias)|$(id -g qtalias)|$Q/alias|-|nosuchuser-x|" "
 out=$("$Q/bin/qmail-getpw" root | tr '\0' '|')
 like "$out" '^qtalias\|.*\|-\|root\|$' "getpw: root is never a mail user"
 
+# server mode (qmail-lspawn's co-process): answers in order until EOF
+out=$(printf '%s\0' "$A-foo-bar" nosuchuser-x "$(head -c 5000 /dev/zero | tr '\0' x)" QTLA$$ |
+  "$Q/bin/qmail-getpw" -s | tr '\0' '|')
+is "$out" "+$A|$(id -u $A)|$(id -g $A)|$HA|-|foo-bar|+qtalias|$(id -u qtalias)|$(id -g qtalias)|$Q/alias|-|nosuchuser-x|!request too long|+$A|$(id -u $A)|$(id -g $A)|$HA|||" \
+  "getpw -s: found, alias, too long, found"
+# an alias directory not owned by the alias account is a temporary error
+chown root "$Q/alias"
+out=$(printf '%s\0' nosuchuser "$A" | "$Q/bin/qmail-getpw" -s | tr '\0' '|')
+is "$out" "!$Q/alias is not owned by qtalias|+$A|$(id -u $A)|$(id -g $A)|$HA|||" "getpw -s: temporary error, then on"
+"$Q/bin/qmail-getpw" nosuchuser 2>/dev/null
+is "$?" 111 "getpw: the same as exit 111"
+chown qtalias "$Q/alias"
+is "$(printf '' | "$Q/bin/qmail-getpw" -s | wc -c)" 0 "getpw -s: nothing asked, nothing said"
+
 # ---- qmail-lspawn alone, qmail-send played by a script ----------------------
 # spawn CMD...: runs CMD with the commands "slot|mess|sender|rcpt" from
 # stdin, closes the pipe, prints the limit byte and "slot:report" lines
@@ -97,6 +111,47 @@ is "$(stat -c '%U %a' "$f")" "$A 600" "maildir file owned by the user, mode 600"
 like "${f##*/}" '^[0-9]+\.M[0-9]+P[0-9]+Q[0-9]+\.' "maildir: unique name time.MusecPpidQn.host"
 is "$(ls -A "$HA/Maildir/tmp" | wc -l)" 0 "maildir: nothing left in tmp/"
 ok wait_for 10 logged "success: did_1+0+0"
+
+# qmail-lspawn's "qmail-getpw -s" co-process answers the lookups; after a
+# kill -9, deliveries fall back to running qmail-getpw, and a new one starts
+copid() {
+  local p
+  for p in $(pgrep -x qmail-getpw); do
+    [ "$(readlink /proc/$p/exe 2>/dev/null)" = "$Q/bin/qmail-getpw" ] &&
+      tr '\0' ' ' </proc/$p/cmdline | grep -q -- ' -s ' && echo $p
+  done
+}
+rchar() { sed -n 's/^rchar: //p' /proc/$1/io; }
+P1=$(copid)
+like "$P1" '^[0-9]+$' "co-process: one qmail-getpw -s runs"
+is "$(stat -c %U /proc/$P1)" qtqmailp "co-process: as qmailp"
+user_new "ld$$"
+E=qtld$$
+HE=$(home_of $E)
+r0=$(rchar "$P1")
+ok inject '' "$E@$ME" "$D/m1"
+ok wait_for 30 count_is "$HE/Maildir" 1
+ok test "$(rchar "$P1")" -gt "$r0"
+kill -9 "$P1"
+ok inject '' "$E@$ME" "$D/m1"
+ok wait_for 30 count_is "$HE/Maildir" 2
+# (a new one is started with the next delivery, at most once a second)
+sleep 1.1
+ok inject '' "$E@$ME" "$D/m1"
+ok wait_for 30 count_is "$HE/Maildir" 3
+newco() { P2=$(copid); [ -n "$P2" ] && [ "$P2" != "$P1" ]; }
+ok wait_for 10 newco
+r0=$(rchar "$P2")
+ok inject '' "$E@$ME" "$D/m1"
+ok wait_for 30 count_is "$HE/Maildir" 4
+ok test "$(rchar "$P2")" -gt "$r0"
+# one that does not answer (stopped) is killed after 10 s, and the
+# delivery goes on without it
+kill -STOP "$P2"
+ok inject '' "$E@$ME" "$D/m1"
+ok wait_for 30 count_is "$HE/Maildir" 5
+gone() { ! kill -0 "$P2" 2>/dev/null; }
+ok wait_for 10 gone
 
 # a message that already carries our Delivered-To line is a loop
 printf 'Delivered-To: %s@%s\nSubject: loop\n\nx\n' "$A" "$ME" >"$D/m2"
