@@ -140,6 +140,14 @@ static void log_safe(const char *s, size_t len)
 }
 static void log_flush(void) { (void)buf_flush(&logbuf); }
 static void log_sys(void) { log_s(": "); log_s(strerror(errno)); }
+/* one line: what, then the file name (may be ""), then the errno text */
+static void log_fail(const char *what, const char *fn)
+{
+  log_s(what);
+  log_s(fn);
+  log_sys();
+  log_s("\n");
+}
 
 static bool exitasap, flagnomem;
 static time_t now, nomem_until;
@@ -388,10 +396,7 @@ static int inject_bounce(unsigned long id, const char *sender)
   if (rf == 0) return 1;
   if (rf == -1) {
     if (errno == ENOMEM) { nomem(); return 0; }
-    log_s("warning: unable to read ");
-    log_s(fn1.s);
-    log_sys();
-    log_s("\n");
+    log_fail("warning: unable to read ", fn1.s);
     return 0;
   }
   kind = bounce_envelope(sender, cf.dbto.s, cf.dbhost.s, &from, &to);
@@ -401,10 +406,7 @@ static int inject_bounce(unsigned long id, const char *sender)
     log_s(fn1.s);
     log_s("\n");
     if (unlink(fn1.s) == -1 && errno != ENOENT) {
-      log_s("warning: unable to unlink ");
-      log_s(fn1.s);
-      log_sys();
-      log_s("\n");
+      log_fail("warning: unable to unlink ", fn1.s);
       return 0;
     }
     return 1;
@@ -418,18 +420,13 @@ static int inject_bounce(unsigned long id, const char *sender)
   if (!qname(&fn2, "mess", id)) return 0;
   fd = open_read(fn2.s);
   if (fd == -1 && errno != ENOENT) {
-    log_s("warning: unable to open ");
-    log_s(fn2.s);
-    log_sys();
-    log_s("\n");
+    log_fail("warning: unable to open ", fn2.s);
     return 0;
   }
   if (fd != -1) ndelay_off(fd);
   if (qq_open(&qq, false) == -1) {
     if (fd != -1) close(fd);
-    log_s("warning: unable to start qmail-queue, will try later");
-    log_sys();
-    log_s("\n");
+    log_fail("warning: unable to start qmail-queue, will try later", "");
     return 0;
   }
   qq_put(&qq, head.s, head.len);
@@ -459,10 +456,7 @@ static int inject_bounce(unsigned long id, const char *sender)
   log_flush(); /* as for end msg below */
   if (unlink(fn1.s) == -1 && errno != ENOENT) {
     /* the bounce went out; a second one later is better than a lost one */
-    log_s("warning: unable to unlink ");
-    log_s(fn1.s);
-    log_sys();
-    log_s("\n");
+    log_fail("warning: unable to unlink ", fn1.s);
     return 0;
   }
   return 1;
@@ -522,10 +516,7 @@ static int read_info(unsigned long id, sa_t *sender, time_t *birth)
   return 1;
 bad:
   if (errno == ENOMEM) { nomem(); return -1; }
-  log_s("warning: unable to read ");
-  log_s(fn2.s);
-  log_sys();
-  log_s("\n");
+  log_fail("warning: unable to read ", fn2.s);
   return -1;
 }
 
@@ -599,10 +590,7 @@ static void job_finish(int c, job_t *j)
     struct utimbuf ut = {next, next};
     /* the file's mtime keeps the schedule across restarts */
     if (utime(fn1.s, &ut) == -1) {
-      log_s("warning: unable to utime ");
-      log_s(fn1.s);
-      log_sys();
-      log_s("\n");
+      log_fail("warning: unable to utime ", fn1.s);
     }
     xpush(&ch[c].heap, j->id, next);
   } else if (unlink(fn1.s) == -1 && errno != ENOENT) {
@@ -641,10 +629,7 @@ static job_t *job_open(int c, unsigned long id)
   if (r == 0) { job_free(j); return 0; } /* gone: nothing to deliver */
   if (r == -1) {
     if (errno == ENOMEM) { nomem(); goto later; }
-    log_s("warning: unable to read ");
-    log_s(fn1.s);
-    log_sys();
-    log_s("\n");
+    log_fail("warning: unable to read ", fn1.s);
     goto later;
   }
   r = read_info(id, &j->sender, &j->birth);
@@ -835,10 +820,7 @@ static void report(int c, unsigned s, char *rep, size_t len)
       if (!qname(&fn1, "bounce", j->id)) { j->anyz = true; break; }
       fd = open_append(fn1.s, 0600);
       if (fd == -1 || write_all(fd, para.s, para.len) == -1) {
-        log_s("alert: unable to append to ");
-        log_s(fn1.s);
-        log_sys();
-        log_s("\n");
+        log_fail("alert: unable to append to ", fn1.s);
         if (fd != -1) close(fd);
         j->anyz = true;
         break;
@@ -906,10 +888,7 @@ static int queuefd = -1;
 static void unlink_quiet(const char *dir, unsigned long id)
 {
   if (qname(&fn2, dir, id) && unlink(fn2.s) == -1 && errno != ENOENT) {
-    log_s("warning: unable to unlink ");
-    log_s(fn2.s);
-    log_sys();
-    log_s("\n");
+    log_fail("warning: unable to unlink ", fn2.s);
   }
 }
 
@@ -924,10 +903,7 @@ static bool wf_open(wfile_t *w, const char *dir, unsigned long id)
   if (!qname(&fn2, dir, id)) return false;
   w->fd = open_excl(fn2.s, 0600);
   if (w->fd == -1) {
-    log_s("warning: unable to create ");
-    log_s(fn2.s);
-    log_sys();
-    log_s("\n");
+    log_fail("warning: unable to create ", fn2.s);
     return false;
   }
   buf_init(&w->b, buf_write_op, w->fd, w->space, sizeof w->space);
@@ -978,10 +954,7 @@ static int preprocess(unsigned long id)
   fd = open_read(fn1.s);
   if (fd == -1) {
     if (errno != ENOENT) {
-      log_s("warning: unable to open ");
-      log_s(fn1.s);
-      log_sys();
-      log_s("\n");
+      log_fail("warning: unable to open ", fn1.s);
     }
     return 0;
   }
@@ -1090,10 +1063,7 @@ static bool todo_next(unsigned long *id)
       dn[5 + fmt_ulong(dn + 5, todo.dir)] = 0;
       todo.d = opendir(dn);
       if (!todo.d) {
-        log_s("alert: unable to opendir ");
-        log_s(dn);
-        log_sys();
-        log_s("\n");
+        log_fail("alert: unable to opendir ", dn);
         todo.dir++;
         continue;
       }
@@ -1149,9 +1119,7 @@ static void todo_batch(void)
    * durable before the todo entries (the queue's only other record of
    * these messages) go away */
   if (syncfs(queuefd) == -1) {
-    log_s("warning: unable to sync the queue; will redo the batch");
-    log_sys();
-    log_s("\n");
+    log_fail("warning: unable to sync the queue; will redo the batch", "");
     todo.rescan = true;
     return;
   }
@@ -1202,10 +1170,7 @@ static bool scan_next(scan_t *s, unsigned long *id)
       dn[l + 1 + fmt_ulong(dn + l + 1, s->dir)] = 0;
       s->d = opendir(dn);
       if (!s->d) {
-        log_s("alert: unable to opendir ");
-        log_s(dn);
-        log_sys();
-        log_s("\n");
+        log_fail("alert: unable to opendir ", dn);
         s->dir++;
         continue;
       }
@@ -1282,9 +1247,7 @@ static void reread(void)
   config_t n;
   if (chdir(auto_qmail) == -1) die_alert("unable to switch back to the home directory", true);
   if (config_load(&n) == -1) {
-    log_s("alert: unable to reread control files, keeping the old settings");
-    log_sys();
-    log_s("\n");
+    log_fail("alert: unable to reread control files, keeping the old settings", "");
   } else {
     config_free(&cf);
     cf = n;
