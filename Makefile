@@ -28,7 +28,7 @@ endif
 CC      ?= cc
 WARN    := -Wall -Wextra -Werror -Wmissing-prototypes -Wstrict-prototypes -Wshadow \
            -Wno-unused-parameter
-CFLAGS  := -std=c11 -D_GNU_SOURCE $(WARN) $(OPTFLAGS) -fstack-protector-strong -fPIE -Isrc/lib
+CFLAGS  := -std=c11 -D_GNU_SOURCE $(WARN) $(OPTFLAGS) -fstack-protector-strong -fPIE -iquote src/lib
 LDFLAGS := -pie -Wl,-z,relro,-z,now $(LDSAN)
 LIBS    := -lcdb -lresolv -lm
 

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <string.h>
 #include <unistd.h>
 #include "auto.h"
@@ -24,6 +25,44 @@ void trigger_pull(const char *path)
   if (fd == -1) return;
   (void)!write(fd, "", 1);
   close(fd);
+}
+
+/* runs prog with m, e, x, d on fds 0, 1, 6, 7 (all four are close-on-exec
+ * here; the copies are not).  posix_spawn, not fork: the child shares our
+ * memory until the exec, so nothing is copied for a process that is
+ * replaced at once.  Ignored and blocked signals would survive the exec:
+ * qmail-queue gets a clean slate, or its own 24-hour alarm could never
+ * fire.  0, or an errno value. */
+static int spawn_qq(pid_t *pid, const char *prog, int m, int e, int x, int d)
+{
+  const char *args[] = {prog, 0};
+  int src[4] = {m, e, x, d}, hi[4] = {-1, -1, -1, -1}, to[4] = {0, 1, 6, 7};
+  posix_spawn_file_actions_t fa;
+  posix_spawnattr_t at;
+  sigset_t none, dfl;
+  int i, r;
+
+  /* a source on a target number (0, 1, 6 or 7 were free when the pipes
+   * were made) would be overwritten before its turn: move all above 9 */
+  for (i = 0; i < 4; ++i)
+    if ((hi[i] = fcntl(src[i], F_DUPFD_CLOEXEC, 10)) == -1) { r = errno; goto out; }
+  if ((r = posix_spawn_file_actions_init(&fa)) != 0) goto out;
+  if ((r = posix_spawnattr_init(&at)) != 0) { posix_spawn_file_actions_destroy(&fa); goto out; }
+  sigemptyset(&none);
+  sigemptyset(&dfl);
+  sigaddset(&dfl, SIGPIPE);
+  sigaddset(&dfl, SIGALRM);
+  for (i = 0; i < 4 && !r; ++i) r = posix_spawn_file_actions_adddup2(&fa, hi[i], to[i]);
+  if (!r) r = posix_spawnattr_setsigmask(&at, &none);
+  if (!r) r = posix_spawnattr_setsigdefault(&at, &dfl);
+  if (!r) r = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  if (!r) r = posix_spawn(pid, prog, &fa, &at, (char *const *)args, environ);
+  posix_spawnattr_destroy(&at);
+  posix_spawn_file_actions_destroy(&fa);
+out:
+  for (i = 0; i < 4; ++i)
+    if (hi[i] != -1) close(hi[i]);
+  return r;
 }
 
 int qq_open(qq_t *q, bool allow_env)
@@ -48,29 +87,12 @@ int qq_open(qq_t *q, bool allow_env)
   if (pipe2(pe, O_CLOEXEC) == -1) goto fail1;
   if (pipe2(perr, O_CLOEXEC) == -1) goto fail2;
   if (pipe2(pid_, O_CLOEXEC) == -1) goto fail3;
-  q->pid = fork();
-  if (q->pid == -1) goto fail4;
-  if (q->pid == 0) {
-    const char *args[] = {prog, 0};
-    int m, e, x, d;
-    sigset_t none;
-    /* ignored and blocked signals survive exec: qmail-queue must get a
-     * clean slate, or its own 24-hour alarm could never fire */
-    sig_default(SIGPIPE);
-    sig_default(SIGALRM);
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, 0);
-    /* move everything out of the way first: a pipe end may sit on 0, 1, 6 or 7 */
-    m = fcntl(pm[0], F_DUPFD_CLOEXEC, 10);
-    e = fcntl(pe[0], F_DUPFD_CLOEXEC, 10);
-    x = fcntl(perr[1], F_DUPFD_CLOEXEC, 10);
-    d = fcntl(pid_[1], F_DUPFD_CLOEXEC, 10);
-    if (m == -1 || e == -1 || x == -1 || d == -1) _exit(120);
-    if (fd_copy(0, m) == -1 || fd_copy(1, e) == -1 || fd_copy(6, x) == -1 || fd_copy(7, d) == -1)
-      _exit(120);
-    /* fds from pipe2 have close-on-exec; the dup2 copies do not */
-    execv(prog, (char *const *)args);
-    _exit(120);
+  if (spawn_qq(&q->pid, prog, pm[0], pe[0], perr[1], pid_[1]) != 0) {
+    /* could not start it (a missing $QMAILQUEUE, say): report that as
+     * before, as the exit code 120 of a child that could not exec */
+    q->pid = fork();
+    if (q->pid == -1) goto fail4;
+    if (q->pid == 0) _exit(120);
   }
   close(pm[0]);
   close(pe[0]);
