@@ -1,8 +1,9 @@
 /* qmail-rspawn: runs remote deliveries for qmail-send (see qmail-rspawn(8)
  * and the spawn protocol in INTERNALS.md).  Runs as qmailr, gid qmail.
  *
- * Per delivery: qmail-remote host sender recipient, message on stdin, its
- * stdout collected.  qmail-remote answers with NUL-terminated records: one
+ * Per delivery: a forked child runs qmail-remote's code (lib/remote.c, no
+ * exec; or $QMAILREMOTE, exec'd) as "qmail-remote host sender recipient",
+ * message on stdin, its stdout collected.  qmail-remote answers with NUL-terminated records: one
  * per recipient (r accepted, h permanently rejected, s temporarily
  * rejected) and then one for the message (K, Z or D), each with text.
  * Those become one K/Z/D report. */
@@ -16,6 +17,7 @@
 #include "fdio.h"
 #include "num.h"
 #include "proc.h"
+#include "remote.h"
 #include "sa.h"
 #include "spawn.h"
 
@@ -25,30 +27,39 @@ const char *PROG = "qmail-rspawn";
  * keeps at most 10000 bytes of a report */
 #define OUT_MAX SPAWN_REPORT_MAX
 
-static sa_t remote; /* path of qmail-remote */
+/* $QMAILREMOTE: a program to exec instead of running qmail-remote's code
+ * here (tests use it for fakes); empty for the built-in one */
+static sa_t remote;
 
 static pid_t start(int fdmess, const char *sender, const char *rcpt, int fdout, sa_t *report)
 {
   const char *host = strrchr(rcpt, '@') + 1; /* the driver checked the '@' */
+  const char *args[] = {"qmail-remote", host, sender, rcpt, 0};
+  static const char fail[] = "ZUnable to run qmail-remote. (#4.3.0)";
   pid_t pid;
-  if (access(remote.s, X_OK) == -1 && errno == ENOENT) {
-    if (!sa_copys(report, "ZSorry, remote delivery is not available yet: qmail-remote is not "
+  if (remote.len && access(remote.s, X_OK) == -1 && errno == ENOENT) {
+    if (!sa_copys(report, "ZSorry, remote delivery is not available: $QMAILREMOTE is not "
                           "installed. (#4.3.0)"))
       return -1;
     return 0;
   }
   pid = fork();
   if (pid != 0) return pid;
-  {
-    const char *args[] = {"qmail-remote", host, sender, rcpt, 0};
-    static const char fail[] = "ZUnable to run qmail-remote. (#4.3.0)";
-    spawn_child_reset();
-    /* stderr stays ours (the log): only records go through the pipe */
-    if (fd_copy(0, fdmess) == -1 || fd_copy(1, fdout) == -1) _exit(111);
-    execv(remote.s, (char *const *)args);
-    (void)!write(1, fail, sizeof fail); /* with its NUL: a complete record */
-    _exit(111);
+  spawn_child_reset();
+  /* stderr stays ours (the log): only records go through the pipe */
+  if (fd_copy(0, fdmess) == -1 || fd_copy(1, fdout) == -1) _exit(111);
+  if (!remote.len) {
+    /* qmail-remote's code, run here: an exec costs more CPU than a
+     * delivery.  Nothing else of ours stays open, as after an exec. */
+    if (close_range(3, ~0U, 0) == -1) {
+      (void)!write(1, fail, sizeof fail);
+      _exit(111);
+    }
+    remote_main(4, (char **)args);
   }
+  execv(remote.s, (char *const *)args);
+  (void)!write(1, fail, sizeof fail); /* with its NUL: a complete record */
+  _exit(111);
 }
 
 static void finish(int w, const char *out, size_t len, sa_t *r)
@@ -106,11 +117,6 @@ int main(int argc, char **argv)
    * anybody more than qmailr's rights */
   const char *env = getenv("QMAILREMOTE");
   if (chdir(auto_qmail) == -1) die_sys(111, "unable to switch to ", auto_qmail);
-  if (env && *env) {
-    if (!sa_copys(&remote, env)) die_nomem();
-  } else if (!sa_copys(&remote, auto_qmail) || !sa_cats(&remote, "/bin/qmail-remote")) {
-    die_nomem();
-  }
-  if (!sa_0(&remote)) die_nomem();
+  if (env && *env && (!sa_copys(&remote, env) || !sa_0(&remote))) die_nomem();
   return spawn_main(&h);
 }

@@ -1,5 +1,6 @@
-/* qmail-remote: delivers one message to one destination over SMTP (see
- * qmail-remote(8)).  Runs as qmailr under qmail-rspawn:
+/* remote: the whole of qmail-remote (see qmail-remote(8)), which delivers
+ * one message to one destination over SMTP.  Runs as qmailr: qmail-rspawn
+ * runs this code in its forked child, without an exec.
  *
  *   qmail-remote host sender recipient...   (message on stdin, seekable)
  *
@@ -35,9 +36,8 @@
 #include "num.h"
 #include "sa.h"
 #include "smtpc.h"
+#include "remote.h"
 #include "tcpto.h"
-
-const char *PROG = "qmail-remote";
 
 #define TCPTO_FILE "queue/lock/tcpto"
 /* the addresses we try for one destination, all MX hosts together */
@@ -553,7 +553,7 @@ static int bad_addr(const char *a)
   return 0;
 }
 
-int main(int argc, char **argv)
+_Noreturn void remote_main(int argc, char **argv)
 {
   const char *host, *sender, *route;
   unsigned long port = 25;
@@ -564,6 +564,7 @@ int main(int argc, char **argv)
   unsigned long window;
   sa_t why = SA_INIT;
 
+  PROG = "qmail-remote";
   if (argc < 4) die_usage("qmail-remote host sender recipient ...");
   signal(SIGPIPE, SIG_IGN);
   host = argv[1];
