@@ -8,9 +8,13 @@
  * rejected) and then one for the message (K, Z or D), each with text.
  * Those become one K/Z/D report. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include "auto.h"
 #include "die.h"
@@ -31,11 +35,104 @@ const char *PROG = "qmail-rspawn";
  * here (tests use it for fakes); empty for the built-in one */
 static sa_t remote;
 
+/* ---- the connection cache ----
+ * A child whose message was accepted hands its SMTP connection back (see
+ * remote.h) on the datagram socket hb[1]; we keep it, keyed by the host
+ * the child was given (the recipient's domain), for CACHE_IDLE seconds,
+ * and give it to the next delivery for that host.  A connection is never
+ * shared: it is either here, idle, or with exactly one child. */
+#define CACHE_MAX 100
+#define CACHE_IDLE 5
+
+struct conn {
+  int fd; /* -1: free entry */
+  time_t idle;
+  remote_conn_t c;
+};
+static struct conn cache[CACHE_MAX];
+static int hb[2] = {-1, -1};
+
+static void conn_drop(struct conn *e)
+{
+  /* polite and non-blocking; nothing waits for the answer */
+  (void)!send(e->fd, "QUIT\r\n", 6, MSG_DONTWAIT | MSG_NOSIGNAL);
+  close(e->fd);
+  e->fd = -1;
+}
+
+static void on_handback(void)
+{
+  for (;;) {
+    remote_conn_t c;
+    union { char b[CMSG_SPACE(sizeof(int) * 4)]; struct cmsghdr align; } u;
+    struct msghdr mh;
+    struct iovec iov = {&c, sizeof c};
+    struct cmsghdr *cm;
+    struct conn *e = 0;
+    int fds[4], nfd = 0, i;
+    ssize_t r;
+    memset(&mh, 0, sizeof mh);
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    mh.msg_control = u.b;
+    mh.msg_controllen = sizeof u.b;
+    r = recvmsg(hb[0], &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+    if (r == -1) return; /* EAGAIN: all read */
+    for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
+      if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
+        for (i = 0; i < (int)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int)) && nfd < 4; ++i)
+          memcpy(&fds[nfd++], CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+    /* exactly one socket with a whole record, or nothing is kept */
+    if (r != (ssize_t)sizeof c || nfd != 1 || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ||
+        !memchr(c.host, 0, sizeof c.host) || !memchr(c.ip, 0, sizeof c.ip)) {
+      for (i = 0; i < nfd; ++i) close(fds[i]);
+      continue;
+    }
+    for (i = 0; i < CACHE_MAX; ++i) {
+      if (cache[i].fd == -1) { e = &cache[i]; break; }
+      if (!e || cache[i].idle < e->idle) e = &cache[i];
+    }
+    if (e->fd != -1) conn_drop(e); /* full: the longest idle one goes */
+    e->fd = fds[0];
+    e->idle = time(0);
+    e->c = c;
+  }
+}
+
+/* closes what has been idle too long; the ms until the next one is due */
+static int cache_tick(void)
+{
+  time_t now = time(0), next = 0;
+  int i;
+  for (i = 0; i < CACHE_MAX; ++i) {
+    struct conn *e = &cache[i];
+    time_t due;
+    if (e->fd == -1) continue;
+    due = e->idle + CACHE_IDLE;
+    if (e->c.born + REMOTE_CONN_AGE < due) due = e->c.born + REMOTE_CONN_AGE;
+    if (due <= now) { conn_drop(e); continue; }
+    if (!next || due < next) next = due;
+  }
+  return next ? (int)(next - now) * 1000 : -1;
+}
+
+/* an idle connection made for host, taken out of the cache; or 0 */
+static struct conn *cache_take(const char *host)
+{
+  struct conn *best = 0;
+  int i;
+  for (i = 0; i < CACHE_MAX; ++i)
+    if (cache[i].fd != -1 && !strcasecmp(cache[i].c.host, host) && (!best || cache[i].idle > best->idle))
+      best = &cache[i];
+  return best;
+}
+
 static pid_t start(int fdmess, const char *sender, const char *rcpt, int fdout, sa_t *report)
 {
   const char *host = strrchr(rcpt, '@') + 1; /* the driver checked the '@' */
   const char *args[] = {"qmail-remote", host, sender, rcpt, 0};
   static const char fail[] = "ZUnable to run qmail-remote. (#4.3.0)";
+  struct conn *e;
   pid_t pid;
   if (remote.len && access(remote.s, X_OK) == -1 && errno == ENOENT) {
     if (!sa_copys(report, "ZSorry, remote delivery is not available: $QMAILREMOTE is not "
@@ -43,18 +140,27 @@ static pid_t start(int fdmess, const char *sender, const char *rcpt, int fdout, 
       return -1;
     return 0;
   }
+  e = remote.len ? 0 : cache_take(host);
   pid = fork();
-  if (pid != 0) return pid;
+  if (pid != 0) {
+    if (pid > 0 && e) { close(e->fd); e->fd = -1; } /* the child's now */
+    return pid;
+  }
   spawn_child_reset();
   /* stderr stays ours (the log): only records go through the pipe */
   if (fd_copy(0, fdmess) == -1 || fd_copy(1, fdout) == -1) _exit(111);
   if (!remote.len) {
     /* qmail-remote's code, run here: an exec costs more CPU than a
-     * delivery.  Nothing else of ours stays open, as after an exec. */
-    if (close_range(3, ~0U, 0) == -1) {
+     * delivery.  Nothing else of ours stays open, as after an exec: only
+     * the handback socket (3) and the offered connection (4). */
+    int h = hb[1] == -1 ? -1 : fcntl(hb[1], F_DUPFD_CLOEXEC, 10);
+    int k = e ? fcntl(e->fd, F_DUPFD_CLOEXEC, 10) : -1;
+    if ((h != -1 && fd_copy(3, h) == -1) || (k != -1 && fd_copy(4, k) == -1) ||
+        close_range(k != -1 ? 5 : h != -1 ? 4 : 3, ~0U, 0) == -1) {
       (void)!write(1, fail, sizeof fail);
       _exit(111);
     }
+    remote_reuse(h != -1 ? 3 : -1, k != -1 ? 4 : -1, e ? &e->c : 0);
     remote_main(4, (char **)args);
   }
   execv(remote.s, (char *const *)args);
@@ -118,5 +224,17 @@ int main(int argc, char **argv)
   const char *env = getenv("QMAILREMOTE");
   if (chdir(auto_qmail) == -1) die_sys(111, "unable to switch to ", auto_qmail);
   if (env && *env && (!sa_copys(&remote, env) || !sa_0(&remote))) die_nomem();
+  for (size_t i = 0; i < CACHE_MAX; ++i) cache[i].fd = -1;
+  /* no cache for an exec'd $QMAILREMOTE, nor if the socket cannot be had
+   * (then every delivery connects afresh, as qmail's always did) */
+  if (!remote.len && socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, hb) == 0) {
+    if (ndelay_on(hb[0]) == 0) {
+      spawn_on_extra(hb[0], on_handback, cache_tick);
+    } else {
+      close(hb[0]);
+      close(hb[1]);
+      hb[0] = hb[1] = -1;
+    }
+  }
   return spawn_main(&h);
 }

@@ -287,6 +287,11 @@ static void mx_hosts(const char *host)
 /* ---- SMTP --------------------------------------------------------------- */
 
 static int sock = -1;
+/* connection reuse: the socket to hand connections back on, the offered
+ * connection and what we know of it, and the current one's record */
+static int hbfd = -1, reusefd = -1;
+static remote_conn_t reusec, cur;
+static int reusing; /* this session runs on an offered connection */
 static char inspace[4096], smtpspace[16384];
 static buf_t bin, bsmtp;
 static sa_t reply;
@@ -377,6 +382,37 @@ static void flush_out(void)
   if (buf_flush(&bsmtp) == -1) lost(" lost while sending. (#4.4.2)");
 }
 
+void remote_reuse(int handback, int fd, const remote_conn_t *c)
+{
+  hbfd = handback;
+  reusefd = fd;
+  if (c) reusec = *c;
+}
+
+/* gives the connection back to qmail-rspawn; true if it took it */
+static int hand_back(void)
+{
+  struct msghdr mh;
+  struct iovec iov;
+  union { char b[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } u;
+  struct cmsghdr *cm;
+  if (hbfd == -1 || time(0) - cur.born >= REMOTE_CONN_AGE) return 0;
+  memset(&mh, 0, sizeof mh);
+  memset(&u, 0, sizeof u);
+  iov.iov_base = &cur;
+  iov.iov_len = sizeof cur;
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  mh.msg_control = u.b;
+  mh.msg_controllen = sizeof u.b;
+  cm = CMSG_FIRSTHDR(&mh);
+  cm->cmsg_level = SOL_SOCKET;
+  cm->cmsg_type = SCM_RIGHTS;
+  cm->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(cm), &sock, sizeof(int));
+  return sendmsg(hbfd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)sizeof cur;
+}
+
 static void quit(void)
 {
   /* polite, but nothing depends on the answer */
@@ -416,6 +452,15 @@ static int smtp(const char *sender, char **rcpt, rcpt_t *res, size_t nrcpt,
   buf_init(&bsmtp, wr, sock, smtpspace, sizeof smtpspace);
   lost_before_mail = 1;
 
+  if (reusing) {
+    /* greeted long ago; what EHLO said then still holds */
+    memset(&ext, 0, sizeof ext);
+    ext.size = cur.size;
+    ext.maxsize = cur.maxsize;
+    ext.pipelining = cur.pipelining;
+    ext.eightbitmime = cur.eightbitmime;
+    goto greeted;
+  }
   c = get_reply();
   if (c < 200 || c > 299) return 1;
   out_s("EHLO ");
@@ -435,7 +480,14 @@ static int smtp(const char *sender, char **rcpt, rcpt_t *res, size_t nrcpt,
     c = get_reply();
     if (c < 200 || c > 299) { quit(); return 1; }
   }
-  lost_before_mail = 0;
+  cur.size = ext.size;
+  cur.maxsize = ext.maxsize;
+  cur.pipelining = ext.pipelining;
+  cur.eightbitmime = ext.eightbitmime;
+greeted:
+  /* on an offered connection, a failure before the reply to MAIL means
+   * it had gone stale: nothing happened, try a fresh one */
+  lost_before_mail = reusing;
 
   if (ext.size && ext.maxsize && msgsize > ext.maxsize) {
     quit();
@@ -465,6 +517,8 @@ static int smtp(const char *sender, char **rcpt, rcpt_t *res, size_t nrcpt,
   }
   flush_out();
   mailc = get_reply();
+  if (reusing && (mailc == -1 || mailc == 421)) return 1;
+  lost_before_mail = 0;
   if (mailc == -1) lost(" lost after MAIL. (#4.4.2)");
   if (!sa_copys(&mailsaid, remote_said()) || !sa_0(&mailsaid)) die_nomem();
   for (size_t i = 0; i < nrcpt; ++i) {
@@ -536,8 +590,11 @@ static int smtp(const char *sender, char **rcpt, rcpt_t *res, size_t nrcpt,
     temp("Connection to ", ipstr, " lost after the message was sent; possibly delivered twice. (#4.4.2)");
   {
     const char *s = remote_said();
+    if (c >= 200 && c <= 299) {
+      if (!hand_back()) quit();
+      done('K', ipstr, " accepted message.", s);
+    }
     quit();
-    if (c >= 200 && c <= 299) done('K', ipstr, " accepted message.", s);
     done(c >= 500 && c <= 599 ? 'D' : 'Z', ipstr, " failed after I sent the message.", s);
   }
 }
@@ -610,6 +667,31 @@ _Noreturn void remote_main(int argc, char **argv)
     eight = dw.eight;
   }
 
+  /* the record a handed-back connection will carry */
+  {
+    size_t k;
+    for (k = 0; host[k] && k < sizeof cur.host - 1; ++k)
+      cur.host[k] = (char)((host[k] >= 'A' && host[k] <= 'Z') ? host[k] + 32 : host[k]);
+    cur.host[k] = 0;
+    if (host[k]) hbfd = -1; /* too long to be a key: no reuse */
+  }
+  if (reusefd != -1) {
+    struct pollfd p = {reusefd, POLLIN, 0};
+    /* anything to read on an idle connection is its end (EOF, 421) */
+    if (!strcmp(reusec.host, cur.host) && poll(&p, 1, 0) == 0) {
+      sock = reusefd;
+      reusing = 1;
+      cur.born = reusec.born;
+      memcpy(ipstr, reusec.ip, sizeof ipstr < sizeof reusec.ip ? sizeof ipstr : sizeof reusec.ip);
+      ipstr[sizeof ipstr - 1] = 0;
+      memcpy(cur.ip, ipstr, sizeof cur.ip);
+      smtp(sender, argv + 3, res, nrcpt, msgsize, eight); /* returns only if stale */
+      reusing = 0;
+    }
+    close(reusefd);
+    reusefd = sock = -1;
+  }
+
   route = route_of(host);
   if (route && *route) route_to(route, &port);
   else if (host[0] == '[') {
@@ -620,6 +702,11 @@ _Noreturn void remote_main(int argc, char **argv)
   } else {
     mx_hosts(host);
   }
+
+  /* several best hosts of equal preference share the load between them
+   * (RFC 5321 5.1): a connection kept for reuse would draw every later
+   * message to the one that happened to be picked, so none is kept */
+  if (nhosts > 1 && hosts[1].pref == hosts[0].pref) hbfd = -1;
 
   window = TCPTO_WINDOW_MIN + rnd() % TCPTO_WINDOW_SPAN;
   if (!sa_copys(&why, "Sorry, I wasn't able to establish an SMTP connection. (#4.4.1)"))
@@ -642,6 +729,8 @@ _Noreturn void remote_main(int argc, char **argv)
       continue;
     }
     tcpto_mark(TCPTO_FILE, &hosts[i].ip, 0);
+    cur.born = (long)time(0);
+    memcpy(cur.ip, ipstr, sizeof cur.ip);
     if (smtp(sender, argv + 3, res, nrcpt, msgsize, eight) == 1) {
       why.len = 0;
       if (!sa_copys(&why, "Connected to ") || !sa_cats(&why, ipstr) ||

@@ -2,7 +2,8 @@
  *
  * One poll() loop watches: the self-pipe (SIGCHLD), the command pipe (fd 0,
  * non-blocking), the result pipe (fd 1, non-blocking, only while results
- * wait to be written) and one output pipe per running child.  A slot is
+ * wait to be written), one output pipe per running child and the
+ * program's extra descriptor, if any (qmail-rspawn's connection cache).  A slot is
  * finished when its child has been reaped: its output pipe is then drained
  * without blocking (everything the child wrote is in it by then; output of
  * grandchildren that keep the pipe open is not waited for, so they cannot
@@ -39,7 +40,7 @@ static const spawn_hooks_t *H;
 /* static: the protocol caps the limit at 255 (one byte), and a static
  * table is never a leak at exit */
 static struct slot slots[255];
-static struct pollfd pf[255 + 3];
+static struct pollfd pf[255 + 4];
 static unsigned limit;
 static unsigned running;
 static sa_t results;      /* encoded results waiting for fd 1 */
@@ -54,6 +55,16 @@ static sa_t field[3];
 static bool toolong;
 
 void spawn_on_other(void (*f)(pid_t, int)) { other = f; }
+
+static int xfd = -1;
+static void (*xready)(void);
+static int (*xtick)(void);
+void spawn_on_extra(int fd, void (*ready)(void), int (*tick)(void))
+{
+  xfd = fd;
+  xready = ready;
+  xtick = tick;
+}
 
 void spawn_child_reset(void)
 {
@@ -271,8 +282,10 @@ int spawn_main(const spawn_hooks_t *h)
   if (ndelay_on(0) == -1 || ndelay_on(1) == -1) die_sys(111, "unable to set non-blocking mode");
 
   while (!eof || running || (results.len && !senddead)) {
-    unsigned n = 0, map[258];
+    unsigned n = 0, map[259];
+    int wait = xtick ? xtick() : -1;
     pf[n].fd = sp; pf[n].events = POLLIN; map[n++] = ~0u;
+    if (xfd != -1) { pf[n].fd = xfd; pf[n].events = POLLIN; map[n++] = ~3u; }
     if (!eof) { pf[n].fd = 0; pf[n].events = POLLIN; map[n++] = ~1u; }
     if (results.len && !senddead) { pf[n].fd = 1; pf[n].events = POLLOUT; map[n++] = ~2u; }
     for (i = 0; i < limit; ++i)
@@ -281,7 +294,7 @@ int spawn_main(const spawn_hooks_t *h)
         pf[n].events = POLLIN;
         map[n++] = i;
       }
-    if (poll(pf, n, -1) == -1) {
+    if (poll(pf, n, wait) == -1) {
       if (errno == EINTR) continue;
       die_sys(111, "poll failed");
     }
@@ -298,6 +311,8 @@ int spawn_main(const spawn_hooks_t *h)
         commands(b, (size_t)r);
       } else if (map[i] == ~2u) {
         write_results();
+      } else if (map[i] == ~3u) {
+        xready();
       } else {
         struct slot *sl = &slots[map[i]];
         /* the child may have been reaped by an earlier entry */

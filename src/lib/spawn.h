@@ -36,6 +36,11 @@ int spawn_main(const spawn_hooks_t *);
  * is not a delivery (a helper process the program started itself) */
 void spawn_on_other(void (*f)(pid_t pid, int wstat));
 
+/* one more descriptor for the program's own use: ready() is called when
+ * fd is readable; tick(), if not null, after every poll, and returns how
+ * long (ms) the next poll may wait at most (-1: no limit) */
+void spawn_on_extra(int fd, void (*ready)(void), int (*tick)(void));
+
 /* for the child between fork and exec: default signal handling again */
 void spawn_child_reset(void);
 

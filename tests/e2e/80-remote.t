@@ -13,7 +13,8 @@
 # loop to self (by name and by address), NXDOMAIN, DNS server failure, a DNS answer > 512 bytes,
 # shell/terminal metacharacters in an MX name and in reply text, bare CR/LF
 # before dots (no smuggling), a 20 MB message, a dead domain not slowing
-# the others, queuelifetime bounce.
+# the others, connection reuse (and servers that drop idle connections),
+# queuelifetime bounce.
 . "$(dirname "$0")/lib.sh"
 t_init
 
@@ -114,6 +115,8 @@ cat >"$T/sink.py" <<'PY'
 #   ok (default)  greet-hang  greet-4xx  noehlo  nopipe  size=N  mail-5xx
 #   rcpt-4xx  rcpt-5xx  data-4xx  final-4xx  final-5xx  drop-data  banner=TEXT
 #   reply-text=TEXT (used in 4xx/5xx replies)
+#   hangup-after (close the connection after each 250 to the final dot)
+#   drop-second-mail (close without a reply at a connection's second MAIL)
 # Every message accepted is saved as DIR/msg.N (envelope lines, blank line,
 # body with dots unstuffed, CRLF kept); DIR/log gets each command line.
 import os, socket, socketserver, sys, threading, time
@@ -150,6 +153,7 @@ class H(socketserver.StreamRequestHandler):
             self.w('421 ' + txt); return
         self.w('220 ' + (opt(m, 'banner') or 'sink ESMTP'))
         env = []
+        nmail = 0
         while True:
             line = self.rfile.readline(10000)
             if not line: return
@@ -164,6 +168,8 @@ class H(socketserver.StreamRequestHandler):
                 self.wfile.write(('\r\n'.join(ext) + '\r\n').encode()); self.wfile.flush()
             elif cmd == b'HELO': self.w('250 sink')
             elif cmd == b'MAIL':
+                nmail += 1
+                if 'drop-second-mail' in m and nmail == 2: return
                 env = [line.rstrip(b'\r\n')]
                 self.w('553 ' + txt if 'mail-5xx' in m else '250 ok')
             elif cmd == b'RCPT':
@@ -186,6 +192,7 @@ class H(socketserver.StreamRequestHandler):
                 if 'final-4xx' in m: self.w('451 ' + txt); continue
                 save(env, body)
                 self.w('250 ok queued')
+                if 'hangup-after' in m: return
             elif cmd == b'QUIT': self.w('221 bye'); return
             elif cmd == b'RSET': self.w('250 ok')
             else: self.w('502 unknown command')
@@ -423,6 +430,48 @@ printf '%s\n' 'route.test:10.201.1.7:2525' ':[10.201.1.7]:2526' >"$Q/control/smt
 n2=$(nmsg G2)
 ok inj "u@nowhere.test"
 ok wait_for 30 has G2 $((n2 + 1))
+printf '%s\n' 'route.test:10.201.1.7:2525' >"$Q/control/smtproutes"
+
+# ---- connection reuse (qmail-rspawn's cache) ----------------------------------------
+printf '%s\n' 'route.test:10.201.1.7:2525' 'reuse.test:10.201.1.6' >"$Q/control/smtproutes"
+conns() { grep -c '^CONNECT' "$T/s/F/log" 2>/dev/null || echo 0; }
+smode F ok
+sleep 6 # no idle connection to F from earlier tests is left
+c0=$(conns) n0=$(nmsg F)
+for i in $(seq 1 10); do inj "seq$i@reuse.test"; wait_for 20 has F $((n0 + i)); done
+is "$(nmsg F)" $((n0 + 10)) "10 messages one after another to one host"
+c1=$(conns)
+ok test $((c1 - c0)) -ge 1 -a $((c1 - c0)) -le 3
+t_diag "10 sequential messages used $((c1 - c0)) connection(s)"
+is "$(grep -l '^RCPT TO:<seq' "$T"/s/F/msg.* | wc -l)" 10 "each delivered exactly once"
+# the server closes after each message: the idle connection is seen dead
+# and a fresh one is used; nothing is deferred or sent twice
+smode F hangup-after
+sleep 6
+c0=$(conns) n0=$(nmsg F)
+for i in 1 2 3; do inj "hup$i@reuse.test"; wait_for 20 has F $((n0 + i)); done
+is "$(nmsg F)" $((n0 + 3)) "server hangs up after each message: all 3 delivered"
+is "$(( $(conns) - c0 ))" 3 "  over 3 connections"
+# the server drops the connection at the second MAIL (a cached connection
+# that dies just as it is reused): the delivery goes on over a fresh one
+smode F drop-second-mail
+sleep 6
+c0=$(conns) n0=$(nmsg F)
+for i in 1 2 3 4; do inj "drop$i@reuse.test"; wait_for 20 has F $((n0 + i)); done
+is "$(nmsg F)" $((n0 + 4)) "connection dropped at a reused MAIL: all 4 delivered"
+is "$(grep -l '^RCPT TO:<drop' "$T"/s/F/msg.* | wc -l)" 4 "  each exactly once"
+# every delivery attempt to reuse.test succeeded the first time
+allsucc() {
+  local n k=0
+  for n in $(inst_log | sed -n 's/^starting delivery \([0-9]*\): .* to remote [a-z0-9]*@reuse\.test$/\1/p'); do
+    inst_log | grep -q "^delivery $n: success" || return 1
+    k=$((k + 1))
+  done
+  [ "$k" = 17 ]
+}
+ok allsucc
+ok test "$(( $(conns) - c0 ))" -ge 4
+smode F ok
 printf '%s\n' 'route.test:10.201.1.7:2525' >"$Q/control/smtproutes"
 
 # ---- queuelifetime ----------------------------------------------------------------
