@@ -156,7 +156,8 @@ static pid_t start(int fdmess, const char *sender, const char *rcpt, int fdout, 
     int h = hb[1] == -1 ? -1 : fcntl(hb[1], F_DUPFD_CLOEXEC, 10);
     int k = e ? fcntl(e->fd, F_DUPFD_CLOEXEC, 10) : -1;
     if ((h != -1 && fd_copy(3, h) == -1) || (k != -1 && fd_copy(4, k) == -1) ||
-        close_range(k != -1 ? 5 : h != -1 ? 4 : 3, ~0U, 0) == -1) {
+        (h == -1 && close(3) == -1 && errno != EBADF) || (k == -1 && close(4) == -1 && errno != EBADF) ||
+        close_range(5, ~0U, 0) == -1) {
       (void)!write(1, fail, sizeof fail);
       _exit(111);
     }
@@ -236,5 +237,10 @@ int main(int argc, char **argv)
       hb[0] = hb[1] = -1;
     }
   }
-  return spawn_main(&h);
+  {
+    int r = spawn_main(&h);
+    for (size_t i = 0; i < CACHE_MAX; ++i)
+      if (cache[i].fd != -1) conn_drop(&cache[i]);
+    return r;
+  }
 }
