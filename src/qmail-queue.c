@@ -10,112 +10,22 @@
  * Because the caller controls our environment, umask, signal dispositions,
  * signal mask, resource limits and open descriptors, none of them is
  * trusted: the environment is thrown away, the umask set, the mask
- * cleared, fds 0-2 checked, and only SIGALRM is caught (to exit 52). */
+ * cleared, fds 0-2 checked, and only SIGALRM is caught (to exit 52).
+ *
+ * The work itself is lib/qqwrite.c, which qmail-queued's children run
+ * too: the qq client (lib/queue.c) hands its pipes to qmail-queued when
+ * that runs, and execs this program when it does not. */
 #include <errno.h>
-#include <pwd.h>
 #include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
+#include <pwd.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 #include "auto.h"
-#include "buf.h"
-#include "date.h"
-#include "envelope.h"
-#include "fdio.h"
-#include "num.h"
-#include "proc.h"
-#include "queue.h"
-#include "sa.h"
+#include "qqwrite.h"
 
 const char *PROG = "qmail-queue";
-
-/* exit codes, as documented in qmail-queue(8) */
-enum {
-  QQ_ADDR = 11,    /* envelope address too long */
-  QQ_NOMEM = 51,
-  QQ_TIMEOUT = 52, /* the DEADLINE alarm */
-  QQ_WRITE = 53,   /* write or fsync error, disk full */
-  QQ_READ = 54,    /* cannot read message or envelope, or envelope cut short */
-  QQ_HOME = 61,
-  QQ_QUEUE = 62,
-  QQ_PID = 63,
-  QQ_MESS = 64,
-  QQ_INTD = 65,
-  QQ_TODO = 66,
-  QQ_BUG = 81,
-  QQ_FORMAT = 91   /* envelope does not follow F T* end */
-};
-
-/* A run that hangs (a stalled injector) gives up after a day, well before
- * the 36 hours after which qmail-send and qmail-clean treat its leftovers
- * as dead and remove them. */
-#define DEADLINE 86400
-/* big reads and writes: the message is copied in 64 KiB blocks */
-#define IOSIZE 65536
-
-/* "mess/" + N + "/" + id: two unsigned longs and a short directory name */
-#define NAMESIZE (8 + 2 * FMT_ULONG)
-
-static char pidfn[NAMESIZE + FMT_ULONG], messfn[NAMESIZE], intdfn[NAMESIZE],
-    todofn[NAMESIZE];
-/* what exists and must go if we fail before the commit point */
-static bool madepid, mademess, madeintd;
-
-static char iospace[IOSIZE];  /* message copy; later the intd writer */
-static char envspace[IOSIZE]; /* envelope reader */
-
-static _Noreturn void fail(int code)
-{
-  /* intd first: a todo link can never be made from a missing intd, and the
-   * mess file goes last, so no state ever has an envelope without its
-   * message */
-  if (madeintd) unlink(intdfn);
-  if (mademess) unlink(messfn);
-  if (madepid) unlink(pidfn);
-  _exit(code);
-}
-
-static void timeout(int sig)
-{
-  (void)sig;
-  /* no cleanup: the alarm may fire anywhere, even between the link to
-   * todo and the end; leftovers are removed by the 36 h sweeps */
-  _exit(QQ_TIMEOUT);
-}
-
-/* read(2) that also copes with a caller who left the fd non-blocking */
-static ssize_t read_op(int fd, void *p, size_t n)
-{
-  for (;;) {
-    ssize_t r = read(fd, p, n);
-    if (r >= 0) return r;
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN) {
-      struct pollfd pfd = {.fd = fd, .events = POLLIN};
-      if (poll(&pfd, 1, -1) == -1 && errno != EINTR) return -1;
-      continue;
-    }
-    return -1;
-  }
-}
-
-/* dir/N/id, with the size checked although NAMESIZE always suffices */
-static void mkname(char *out, size_t size, const char *dir, unsigned long id)
-{
-  size_t dl = strlen(dir), n = 0;
-  if (dl + 2 * FMT_ULONG + 3 > size) fail(QQ_BUG);
-  memcpy(out, dir, dl);
-  n = dl;
-  out[n++] = '/';
-  n += fmt_ulong(out + n, id % auto_split);
-  out[n++] = '/';
-  n += fmt_ulong(out + n, id);
-  out[n] = 0;
-}
 
 /* fds 0, 1, 2 must be open, or files we open would land on them.  A closed
  * 0 or 1 means there is no message or envelope to read. */
@@ -131,17 +41,6 @@ static void fix_fds(void)
   if (missing) _exit(QQ_READ);
 }
 
-static void fix_signals(void)
-{
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, 0);
-  sig_catch(SIGALRM, timeout);
-  /* errors come back as EPIPE / EFBIG (exit 53) rather than killing us */
-  sig_ignore(SIGPIPE);
-  sig_ignore(SIGXFSZ);
-}
-
 /* "invoked by alias" etc.: which of our accounts is calling.  One lookup
  * of the caller's uid, not one per account: on a campus host the password
  * file has thousands of lines and this runs for every message. */
@@ -155,198 +54,11 @@ static const char *invoked_how(uid_t uid)
   return 0;
 }
 
-static size_t received(char *out, size_t size, unsigned long pid, uid_t uid,
-                       time_t now)
-{
-  char date[DATE_LEN];
-  char num[FMT_ULONG];
-  const char *how = invoked_how(uid);
-  size_t n = 0;
-  date_rfc5322(date, now);
-#define ADD(s, l) do { size_t l_ = (l); if (l_ > size - n) fail(QQ_BUG); \
-    memcpy(out + n, (s), l_); n += l_; } while (0)
-#define ADDS(s) ADD((s), strlen(s))
-  ADDS("Received: (qmail ");
-  ADD(num, fmt_ulong(num, pid));
-  ADDS(" invoked ");
-  if (how) ADDS(how);
-  else {
-    ADDS("by uid ");
-    ADD(num, fmt_ulong(num, (unsigned long)uid));
-  }
-  ADDS("); ");
-  ADDS(date);
-  ADDS("\n");
-#undef ADDS
-#undef ADD
-  return n;
-}
-
-/* the message: Received line, then fd 0 byte for byte; fsync */
-static void write_message(int fd, const char *rcvd, size_t rlen)
-{
-  size_t len = rlen;
-  memcpy(iospace, rcvd, rlen);
-  for (;;) {
-    ssize_t r;
-    if (len == sizeof iospace) {
-      if (write_all(fd, iospace, len) == -1) fail(QQ_WRITE);
-      len = 0;
-    }
-    r = read_op(0, iospace + len, sizeof iospace - len);
-    if (r == -1) fail(QQ_READ);
-    if (r == 0) break;
-    len += (size_t)r;
-  }
-  if (len && write_all(fd, iospace, len) == -1) fail(QQ_WRITE);
-  if (fsync(fd) == -1) fail(QQ_WRITE);
-  if (close(fd) == -1) fail(QQ_WRITE);
-}
-
-static ssize_t write_op(int fd, void *p, size_t n) { return buf_write_op(fd, p, n); }
-
-/* the envelope: copied record by record from fd 1 into intd, so memory
- * stays the same whatever the number of recipients */
-static void write_envelope(int fd, unsigned long uid, unsigned long pid)
-{
-  buf_t in = BUF_INIT(read_op, 1, envspace, sizeof envspace);
-  buf_t out = BUF_INIT(write_op, fd, iospace, sizeof iospace);
-  envelope_qq_t g = ENV_QQ_INIT;
-  sa_t rec = SA_INIT;
-  char num[FMT_ULONG];
-
-  if (envelope_put(&out, 'u', num, fmt_ulong(num, uid)) == -1) fail(QQ_WRITE);
-  if (envelope_put(&out, 'p', num, fmt_ulong(num, pid)) == -1) fail(QQ_WRITE);
-  for (;;) {
-    int r = envelope_get(&in, &rec, ENV_REC_MAX);
-    if (r == ENV_LONG) {
-      /* a record that is both overlong and malformed is a format error */
-      if (envelope_qq_next(&g, rec.s, 1) == ENV_QQ_BAD) fail(QQ_FORMAT);
-      fail(QQ_ADDR);
-    }
-    if (r == ENV_ERR) fail(errno == ENOMEM ? QQ_NOMEM : QQ_READ);
-    /* EOF before the final empty record: the injector died or lied */
-    if (r == 0 || r == ENV_TRUNC) fail(QQ_READ);
-    switch (envelope_qq_next(&g, rec.s, rec.len)) {
-    case ENV_QQ_FROM:
-    case ENV_QQ_TO:
-      if (envelope_put(&out, rec.s[0], rec.s + 1, rec.len - 1) == -1) fail(QQ_WRITE);
-      break;
-    case ENV_QQ_END:
-      sa_free(&rec);
-      if (buf_flush(&out) == -1) fail(QQ_WRITE);
-      if (fsync(fd) == -1) fail(QQ_WRITE);
-      if (close(fd) == -1) fail(QQ_WRITE);
-      return;
-    default:
-      fail(QQ_FORMAT);
-    }
-  }
-}
-
-/* fsync a directory: open trouble is the directory's code, fsync trouble
- * is a write error */
-static void sync_dir(const char *fn, int code)
-{
-  char dir[NAMESIZE];
-  const char *slash = strrchr(fn, '/');
-  int fd;
-  size_t n;
-  if (!slash || (size_t)(slash - fn) >= sizeof dir) fail(QQ_BUG);
-  n = (size_t)(slash - fn);
-  memcpy(dir, fn, n);
-  dir[n] = 0;
-  fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd == -1) fail(code);
-  if (fsync(fd) == -1) fail(QQ_WRITE);
-  close(fd);
-}
-
-/* The injector learns the id only if it asked: fd 7 open as a pipe (the qq
- * client in src/lib/queue.c sets one up).  A pipe some unrelated program
- * left on fd 7 gets a few bytes at worst; poll first so a full pipe cannot
- * hold us up.  Every error is ignored: the message is queued already. */
-static void report_id(unsigned long id)
-{
-  struct stat st;
-  struct pollfd p = {.fd = 7, .events = POLLOUT};
-  char b[FMT_ULONG + 1];
-  size_t n;
-  if (fstat(7, &st) == -1 || !S_ISFIFO(st.st_mode)) return;
-  if (poll(&p, 1, 0) != 1 || !(p.revents & POLLOUT)) return;
-  n = fmt_ulong(b, id);
-  b[n++] = 0;
-  if (write(7, b, n) == -1) return;
-}
-
 int main(void)
 {
-  char rcvd[256];
-  size_t rlen, n;
-  unsigned long pid;
   uid_t uid;
-  time_t now;
-  struct stat st;
-  int fd = -1;
-
   fix_fds();
-  fix_signals();
-  umask(033);
   clearenv();
-  alarm(DEADLINE);
-
-  pid = (unsigned long)getpid();
   uid = getuid();
-  now = time(0);
-  rlen = received(rcvd, sizeof rcvd, pid, uid, now);
-
-  if (chdir(auto_qmail) == -1) fail(QQ_HOME);
-  if (chdir("queue") == -1) fail(QQ_QUEUE);
-
-  /* a fresh inode gives the message its id */
-  memcpy(pidfn, "pid/", 4);
-  n = 4 + fmt_ulong(pidfn + 4, pid);
-  pidfn[n++] = '.';
-  n += fmt_ulong(pidfn + n, (unsigned long)now);
-  pidfn[n++] = '.';
-  for (char seq = '1'; seq <= '9'; seq++) {
-    pidfn[n] = seq;
-    pidfn[n + 1] = 0;
-    fd = open(pidfn, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-    if (fd != -1 || errno != EEXIST) break;
-  }
-  if (fd == -1) fail(QQ_PID);
-  madepid = true;
-  if (fstat(fd, &st) == -1) fail(QQ_PID);
-
-  mkname(messfn, sizeof messfn, "mess", (unsigned long)st.st_ino);
-  mkname(intdfn, sizeof intdfn, "intd", (unsigned long)st.st_ino);
-  mkname(todofn, sizeof todofn, "todo", (unsigned long)st.st_ino);
-
-  if (link(pidfn, messfn) == -1) fail(QQ_MESS);
-  mademess = true;
-  if (unlink(pidfn) == -1) fail(QQ_PID);
-  madepid = false;
-
-  write_message(fd, rcvd, rlen);
-
-  fd = open(intdfn, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-  if (fd == -1) fail(QQ_INTD);
-  madeintd = true;
-  write_envelope(fd, (unsigned long)uid, pid);
-
-  /* the message's directory entry must be durable before todo names it */
-  sync_dir(messfn, QQ_MESS);
-
-  /* the commit point */
-  if (link(intdfn, todofn) == -1) fail(QQ_TODO);
-  madeintd = mademess = false;
-
-  /* Queued now, whatever follows.  If the todo entry cannot be made
-   * durable, say so: the injector will retry, and a possible duplicate is
-   * better than a message lost in a crash. */
-  sync_dir(todofn, QQ_WRITE);
-  trigger_pull("lock/trigger");
-  report_id((unsigned long)st.st_ino);
-  _exit(0);
+  qqwrite(uid, invoked_how(uid), -1);
 }

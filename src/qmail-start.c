@@ -6,8 +6,9 @@
  * Run as root from the service's run script.  Makes the six pipes between
  * qmail-send and qmail-lspawn, qmail-rspawn, qmail-clean (and a seventh to
  * the logger, if one is named), starts each child under its own account
- * with gid qmail (the logger: qmaill/nofiles), then becomes qmail-send as
- * qmails.  Privileges are dropped in each child before its exec, so no
+ * with gid qmail (the logger: qmaill/nofiles), starts qmail-queued as
+ * qmailq (it has no pipe to qmail-send; it logs to the logger), then
+ * becomes qmail-send as qmails.  Privileges are dropped in each child before its exec, so no
  * daemon ever runs code with more rights than it needs. */
 #include <errno.h>
 #include <fcntl.h>
@@ -102,6 +103,17 @@ int main(int argc, char **argv)
     int fds[3] = {p[2][0], p[3][1], 2};
     arrange(fds, 3);
     run("bin/qmail-rspawn", args, uidr, gidq, false);
+  }
+  if (xfork() == 0) {
+    /* qmail-queued stops when its parent (us, qmail-send by then)
+     * exits: it watches getppid() */
+    char *args[] = {"qmail-queued", 0};
+    int fds[3] = {open_read("/dev/null"), logger ? pl[1] : 1, 2};
+    if (fds[0] == -1) die_sys(111, "unable to open /dev/null");
+    arrange(fds, 3);
+    if (prot_drop(uidq, gidq) == -1) die_sys(111, "unable to drop privileges for qmail-queued");
+    execv("bin/qmail-queued", args);
+    die_sys(111, "unable to run bin/qmail-queued");
   }
   if (xfork() == 0) {
     char *args[] = {"qmail-clean", 0};

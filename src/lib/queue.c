@@ -5,6 +5,8 @@
 #include <signal.h>
 #include <spawn.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 #include "auto.h"
 #include "fdio.h"
@@ -65,6 +67,50 @@ out:
   return r;
 }
 
+/* Hands m and e to qmail-queued (see qmail-queued(8)): the connected
+ * socket, or -1 if nobody listens or anything goes wrong before the pipes
+ * are passed, and then the caller execs qmail-queue itself.  Non-blocking
+ * connect: a daemon at its limit has a full backlog, and we do not wait. */
+static int qq_daemon(int m, int e)
+{
+  static const char tail[] = "/sock/qmail-queue";
+  struct sockaddr_un sa;
+  size_t l = strlen(auto_qmail);
+  union {
+    struct cmsghdr h;
+    char b[CMSG_SPACE(2 * sizeof(int))];
+  } ctl;
+  struct msghdr msg;
+  struct iovec iov;
+  int s, fds[2] = {m, e};
+  char byte = 0;
+
+  if (l + sizeof tail > sizeof sa.sun_path) return -1;
+  memset(&sa, 0, sizeof sa);
+  sa.sun_family = AF_UNIX;
+  memcpy(sa.sun_path, auto_qmail, l);
+  memcpy(sa.sun_path + l, tail, sizeof tail);
+  s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (s == -1) return -1;
+  if (connect(s, (struct sockaddr *)&sa, sizeof sa) == -1 || ndelay_off(s) == -1) goto no;
+  memset(&msg, 0, sizeof msg);
+  memset(&ctl, 0, sizeof ctl);
+  iov.iov_base = &byte;
+  iov.iov_len = 1;
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = ctl.b;
+  msg.msg_controllen = sizeof ctl.b;
+  ctl.h.cmsg_level = SOL_SOCKET;
+  ctl.h.cmsg_type = SCM_RIGHTS;
+  ctl.h.cmsg_len = CMSG_LEN(sizeof fds);
+  memcpy(CMSG_DATA(&ctl.h), fds, sizeof fds);
+  if (sendmsg(s, &msg, MSG_NOSIGNAL) == 1) return s;
+no:
+  close(s);
+  return -1;
+}
+
 int qq_open(qq_t *q, bool allow_env)
 {
   int pm[2], pe[2], perr[2] = {-1, -1}, pid_[2] = {-1, -1};
@@ -74,6 +120,7 @@ int qq_open(qq_t *q, bool allow_env)
   q->bytes = 0;
   q->fderr = -1;
   q->fdid = -1;
+  q->sock = -1;
   q->id = 0;
   if (allow_env) prog = env_get("QMAILQUEUE");
   if (!prog || !*prog) {
@@ -85,6 +132,15 @@ int qq_open(qq_t *q, bool allow_env)
   }
   if (pipe2(pm, O_CLOEXEC) == -1) return -1;
   if (pipe2(pe, O_CLOEXEC) == -1) goto fail1;
+  if (prog == path && (q->sock = qq_daemon(pm[0], pe[0])) != -1) {
+    close(pm[0]);
+    close(pe[0]);
+    q->pid = 0; /* the child's, known from its answer */
+    q->fdm = pm[1];
+    q->fde = pe[1];
+    buf_init(&q->b, buf_write_op, q->fdm, q->space, sizeof q->space);
+    return 0;
+  }
   if (pipe2(perr, O_CLOEXEC) == -1) goto fail2;
   if (pipe2(pid_, O_CLOEXEC) == -1) goto fail3;
   if (spawn_qq(&q->pid, prog, pm[0], pe[0], perr[1], pid_[1]) != 0) {
@@ -205,6 +261,36 @@ static void read_id(qq_t *q)
   if (n >= 2 && b[n - 1] == 0 && scan_ulong_all(b, &id)) q->id = id;
 }
 
+/* qmail-queued's child answers with qmail-queue's exit code, and after a
+ * 0 the id and its pid, each in decimal and ended by a NUL; nothing at
+ * all means it crashed.  Only it holds its end, so read to EOF. */
+static const char *daemon_answer(qq_t *q)
+{
+  char b[1 + 2 * (FMT_ULONG + 1) + 1];
+  size_t n = 0, i;
+  unsigned long id, pid;
+  while (n < sizeof b) {
+    ssize_t r = read(q->sock, b + n, sizeof b - n);
+    if (r == -1 && errno == EINTR) continue;
+    if (r <= 0) break;
+    n += (size_t)r;
+  }
+  close(q->sock);
+  q->sock = -1;
+  if (n == 0) return "Zqq crashed (#4.3.0)";
+  if (b[0] != 0) return qq_exit_text((unsigned char)b[0]);
+  /* "\0" id "\0" pid "\0"; a short or garbled answer after a 0 is odd,
+   * but the 0 is the commit */
+  i = strnlen(b + 1, n - 1) + 1;
+  if (n < sizeof b && i + 1 < n && b[n - 1] == 0 && scan_ulong_all(b + 1, &id) &&
+      scan_ulong_all(b + i + 1, &pid)) {
+    q->id = id;
+    q->pid = (pid_t)pid;
+  }
+  if (q->failed) return "Zqq write error (#4.3.0)";
+  return "";
+}
+
 const char *qq_close(qq_t *q)
 {
   static char custom[257];
@@ -216,6 +302,7 @@ const char *qq_close(qq_t *q)
   } else if (!q->failed && (buf_put(&q->b, "", 1) == -1 || buf_flush(&q->b) == -1))
     q->failed = 1;
   close(q->fde);
+  if (q->sock != -1) return daemon_answer(q);
   if (wait_pid(q->pid, &wstat) == -1) {
     close(q->fderr);
     close(q->fdid);

@@ -29,6 +29,7 @@ typedef struct {
   int fde;           /* envelope pipe (child's fd 1) */
   int fderr;         /* custom error pipe (child's fd 6), -1 if none */
   int fdid;          /* queue id pipe (child's fd 7), -1 if none */
+  int sock;          /* qmail-queued's socket instead of a child, or -1 */
   unsigned long id;  /* after qq_close: the id qmail-queue reported, 0 if none */
   int failed;        /* a write failed: the result will be temporary */
   unsigned long bytes;
@@ -36,7 +37,9 @@ typedef struct {
   char space[BUF_SIZE];
 } qq_t;
 
-/* starts $QMAILQUEUE if set and allowed, else QMAILHOME/bin/qmail-queue.
+/* starts $QMAILQUEUE if set and allowed, else hands the message to
+ * qmail-queued (QMAILHOME/sock/qmail-queue) if that listens, else starts
+ * QMAILHOME/bin/qmail-queue.
  * The caller should ignore SIGPIPE: a filter replacing qmail-queue may exit
  * (and reject) before reading the whole message; qq_close then reports its
  * exit code.  Other fds the caller has open without close-on-exec are

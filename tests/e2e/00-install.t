@@ -13,6 +13,7 @@ tree() {
   perm control "root:qtqmail 755"
   perm users "root:qtqmail 755"
   perm alias "qtalias:qtqmail 755"
+  perm sock "qtqmailq:qtqmail 755"
   perm queue "qtqmailq:qtqmail 750"
   perm queue/pid "qtqmailq:qtqmail 700"
   perm queue/mess "qtqmailq:qtqmail 750"
@@ -65,7 +66,7 @@ fi
 for p in qmail-start qmail-lspawn qmail-newu; do
   if [ -e "$Q/bin/$p" ]; then perm "bin/$p" "root:qtqmail 700"; else t_skip 1 "$p not built yet"; fi
 done
-for p in qmail-send qmail-clean qmail-rspawn qmail-remote qmail-local qmail-getpw; do
+for p in qmail-send qmail-clean qmail-rspawn qmail-remote qmail-local qmail-getpw qmail-queued; do
   if [ -e "$Q/bin/$p" ]; then perm "bin/$p" "root:qtqmail 711"; else t_skip 1 "$p not built yet"; fi
 done
 # everything that was built is installed

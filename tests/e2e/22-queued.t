@@ -1,0 +1,126 @@
+#!/bin/bash
+# qmail-queued: qmail-queue's work without an exec.  The socket protocol
+# (pipes passed with SCM_RIGHTS, the answer: exit code, id, pid), the
+# caller's uid from the socket, hostile clients, the fall-back to
+# bin/qmail-queue when nobody listens, and the daemon's life under
+# qmail-start.
+. "$(dirname "$0")/lib.sh"
+t_init
+
+ok inst_new qd || t_done
+user_new qdb
+U=qtqdb
+UID_U=$(id -u $U)
+D=$T/data
+mkdir -p "$D"
+chmod 0755 "$D"
+SOCK=$Q/sock/qmail-queue
+files() { find "$Q/queue/mess" "$Q/queue/intd" "$Q/queue/todo" "$Q/queue/pid" -type f | sort; }
+wipe() { find "$Q/queue/mess" "$Q/queue/intd" "$Q/queue/todo" "$Q/queue/pid" -type f -delete; }
+
+# client MODE: a qmail-queued client in Python, run as $U.  Prints the
+# answer as "code id pid" (or "none" when the socket closed without one).
+# MODE: ok (message and envelope), nofds, threefds, silent (connect, say
+# nothing, close), short (envelope without its final NUL)
+cat >"$D/client.py" <<'EOF'
+import os, socket, sys
+mode, path = sys.argv[1], sys.argv[2]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(path)
+msg = b"Subject: via qmail-queued\n\nbody\n"
+env = b"Fa@b.test\0Tc@d.test\0\0"
+if mode == "short":
+    env = b"Fa@b.test\0Tc@d.test"
+if mode == "silent":
+    s.close()
+    print("closed")
+    sys.exit(0)
+if mode == "nofds":
+    s.sendall(b"\0")
+else:
+    mr, mw = os.pipe()
+    er, ew = os.pipe()
+    fds = [mr, er] + ([mr] if mode == "threefds" else [])
+    socket.send_fds(s, [b"\0"], fds)
+    os.close(mr); os.close(er)
+    os.write(mw, msg); os.close(mw)
+    os.write(ew, env); os.close(ew)
+ans = b""
+while True:
+    b = s.recv(100)
+    if not b:
+        break
+    ans += b
+if not ans:
+    print("none")
+else:
+    rest = ans[1:].split(b"\0")
+    print(ans[0], *[r.decode() for r in rest if r])
+EOF
+client() { as_user $U python3 "$D/client.py" "$1" "$SOCK"; }
+
+# ---- the daemon by hand (qmail-send is not running) ----------------------
+# (exec'd from a subshell, so that $! is the daemon, and we its parent)
+(cd "$Q" && exec setpriv --reuid=qtqmailq --regid="$(id -g qtqmailq)" --init-groups \
+  "$Q/bin/qmail-queued" 2>"$T/qd.err") &
+qd=$!
+wait_for 10 test -S "$SOCK"
+is "$(stat -c '%U %a' "$SOCK")" "qtqmailq 666" "the socket: qmailq's, mode 666"
+
+read -r code id pid <<<"$(client ok)"
+is "$code" 0 "a message through the socket: code 0"
+m=$Q/queue/mess/$((id % $(head -n 1 "$(dirname "$0")/../../conf-split")))/$id
+ok test -f "$m"
+is "$(files | wc -l)" 3 "mess, intd and todo exist"
+like "$(head -n 1 "$m")" "^Received: \(qmail $pid invoked by uid $UID_U\); " \
+  "Received names the caller's uid (from the socket) and the child's pid"
+is "$(tail -n +2 "$m")" "$(printf 'Subject: via qmail-queued\n\nbody')" "the message follows byte for byte"
+is "$(tr '\0' ' ' <"$Q/queue/todo/$((id % $(head -n 1 "$(dirname "$0")/../../conf-split")))/$id")" \
+  "u$UID_U p$pid Fa@b.test Tc@d.test " "the envelope: uid, pid, sender, recipient"
+wipe
+
+is "$(client nofds)" "54" "no descriptors passed: 54, nothing else"
+is "$(client threefds)" "54" "three descriptors passed: 54"
+is "$(client silent)" "closed" "a client that says nothing"
+is "$(client short)" "54" "envelope cut short: 54 (read error)"
+is "$(files)" "" "no file left behind by any of them"
+ok kill -0 $qd
+read -r code id pid <<<"$(client ok)"
+is "$code" 0 "the daemon still serves after them"
+wipe
+
+# the qq client of every injector uses the socket first: with
+# bin/qmail-queue closed to everyone, injection still works
+chmod 0 "$Q/bin/qmail-queue"
+printf 'Subject: x\n\nbody\n' >"$D/msg"
+ok as_user $U "$Q/bin/qmail-inject" -f a@qd.test c@d.test <"$D/msg"
+m=$(find "$Q/queue/mess" -type f | head -n 1)
+like "$(head -n 1 "$m")" "invoked by uid $UID_U\)" "qmail-inject went through qmail-queued"
+wipe
+# ... and without the daemon (an old socket left behind) it falls back
+# to bin/qmail-queue, which here cannot run
+kill $qd
+wait $qd 2>/dev/null
+ok test -S "$SOCK"
+out=$(as_user $U "$Q/bin/qmail-inject" -f a@qd.test c@d.test <"$D/msg" 2>&1)
+is "$?" 111 "no daemon and no qmail-queue: qmail-inject exits 111"
+like "$out" "unable to exec qq" "... and says why"
+chmod 4711 "$Q/bin/qmail-queue"
+ok as_user $U "$Q/bin/qmail-inject" -f a@qd.test c@d.test <"$D/msg"
+is "$(files | wc -l)" 3 "no daemon: bin/qmail-queue queued it"
+wipe
+
+# ---- under qmail-start ---------------------------------------------------
+rm -f "$SOCK"
+ok inst_start
+daemon() { for p in $(_t_pids_under "$Q/bin"); do
+  [ "$(readlink "/proc/$p/exe")" = "$Q/bin/qmail-queued" ] && echo "$p"; done; }
+ok wait_for 10 test -S "$SOCK"
+qd=$(daemon)
+ok test -n "$qd"
+is "$(stat -c %U "/proc/$qd")" qtqmailq "qmail-start runs qmail-queued as qmailq"
+ok inst_stop
+nodaemon() { [ -z "$(daemon)" ]; }
+ok wait_for 5 nodaemon
+is "$(daemon)" "" "qmail-queued stops with the delivery service"
+t_done
