@@ -31,6 +31,16 @@ WARN    := -Wall -Wextra -Werror -Wmissing-prototypes -Wstrict-prototypes -Wshad
 CFLAGS  := -std=c11 -D_GNU_SOURCE $(WARN) $(OPTFLAGS) -fstack-protector-strong -fPIE -iquote src/lib
 LDFLAGS := -pie -Wl,-z,relro,-z,now $(LDSAN)
 LIBS    := -lcdb -lresolv -lm
+# qmail-smtpd is exec'd for every SMTP connection: in the release build it
+# is linked static-pie (still PIE, full RELRO, FORTIFY), which spares the
+# dynamic loader's work, about 0.1-0.25 ms of CPU per connection here.  It
+# uses nothing of glibc that loads modules at run time (NSS, iconv).  The
+# price: a glibc security update reaches it only when it is rebuilt
+# (install/instance again).  `make STATIC_PROGS=` links it dynamically.
+STATIC_PROGS ?= qmail-smtpd
+ifeq ($(SAN),1)
+STATIC_PROGS :=
+endif
 
 BUILD ?= build
 OBJ := $(BUILD)/$(VARIANT)/obj
@@ -86,6 +96,8 @@ $(O)/auto.o: src/lib/auto.c src/lib/auto.h $(O)/auto.settings
 
 $(O)/%: $(OBJ)/%.o $(OBJ)/libq.a $(O)/auto.o
 	$(CC) $(LDFLAGS) -o $@ $< $(O)/auto.o $(OBJ)/libq.a $(LIBS)
+
+$(addprefix $(O)/,$(STATIC_PROGS)): LDFLAGS := -static-pie -Wl,-z,relro,-z,now
 
 $(O)/%: src/%.sh $(O)/auto.settings
 	sed -e 's|@QMAILHOME@|$(QMAILHOME)|g' -e 's|@SPLIT@|$(SPLIT)|g' $< > $@.new && chmod 755 $@.new && mv $@.new $@

@@ -129,4 +129,16 @@ ok test ! -e "$Q/alias/Maildir"
 nok "$(dirname "$0")/../../install/instance" relative/path
 nok "$(dirname "$0")/../../install/instance" "/tmp/has space"
 
+# the release build links qmail-smtpd static-pie (Makefile STATIC_PROGS);
+# the tests run the sanitizer build, so check here that it starts at all
+rel=$_T_REPO/build/rel/default/qmail-smtpd
+if [ -x "$rel" ]; then
+  like "$(printf 'QUIT\r\n' | "$rel" 2>&1 | head -n 1)" "^(220|421) " \
+    "release qmail-smtpd starts and answers"
+  is "$(readelf -lW "$rel" | grep -c 'INTERP')" 0 "release qmail-smtpd is linked statically"
+  like "$(readelf -hW "$rel" | grep 'Type:')" "DYN" "... and is position-independent"
+  like "$(readelf -dW "$rel" | grep 'FLAGS_1')" "NOW" "... with full RELRO"
+else
+  t_skip 4 "no release build (make progs)"
+fi
 t_done
