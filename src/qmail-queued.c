@@ -38,6 +38,7 @@
 #include <unistd.h>
 #include "auto.h"
 #include "die.h"
+#include "fdio.h"
 #include "proc.h"
 #include "prot.h"
 #include "qqwrite.h"
@@ -79,42 +80,15 @@ static void lookup(const char *name, uid_t *uid)
 static _Noreturn void serve(int c)
 {
   struct pollfd p = {.fd = c, .events = POLLIN};
-  union {
-    struct cmsghdr h;
-    char b[CMSG_SPACE(4 * sizeof(int))];
-  } ctl;
   struct ucred cred;
   socklen_t cl = sizeof cred;
-  struct msghdr m;
-  struct cmsghdr *h;
-  struct iovec iov;
   char byte;
-  int fds[2], n = 0;
-  ssize_t r;
+  int fds[FD_PASS_MAX], n;
 
-  memset(&m, 0, sizeof m);
-  iov.iov_base = &byte;
-  iov.iov_len = 1;
-  m.msg_iov = &iov;
-  m.msg_iovlen = 1;
-  m.msg_control = ctl.b;
-  m.msg_controllen = sizeof ctl.b;
   if (poll(&p, 1, PASSTIME) != 1) _exit(QQ_READ);
-  r = recvmsg(c, &m, MSG_CMSG_CLOEXEC);
-  if (r != 1) _exit(QQ_READ);
-  for (h = CMSG_FIRSTHDR(&m); h; h = CMSG_NXTHDR(&m, h)) {
-    int *in = (int *)(void *)CMSG_DATA(h);
-    size_t k = 0;
-    if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS) continue;
-    for (; CMSG_LEN((k + 1) * sizeof(int)) <= h->cmsg_len; k++) {
-      int fd;
-      memcpy(&fd, in + k, sizeof fd);
-      if (n < 2) fds[n] = fd;
-      else close(fd);
-      n++;
-    }
-  }
-  if (n != 2 || (m.msg_flags & MSG_CTRUNC)) {
+  if (fd_recv(c, &byte, 1, fds, FD_PASS_MAX, &n, 0) != 1) _exit(QQ_READ);
+  if (n != 2) { /* exactly two, or nothing is done */
+    while (n > 0) close(fds[--n]);
     byte = QQ_READ;
     (void)!write(c, &byte, 1);
     _exit(QQ_READ);

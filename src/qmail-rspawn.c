@@ -64,27 +64,13 @@ static void on_handback(void)
 {
   for (;;) {
     remote_conn_t c;
-    union { char b[CMSG_SPACE(sizeof(int) * 4)]; struct cmsghdr align; } u;
-    struct msghdr mh;
-    struct iovec iov = {&c, sizeof c};
-    struct cmsghdr *cm;
     struct conn *e = 0;
-    int fds[4], nfd = 0, i;
-    ssize_t r;
-    memset(&mh, 0, sizeof mh);
-    mh.msg_iov = &iov;
-    mh.msg_iovlen = 1;
-    mh.msg_control = u.b;
-    mh.msg_controllen = sizeof u.b;
-    r = recvmsg(hb[0], &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+    int fds[FD_PASS_MAX], nfd, i;
+    ssize_t r = fd_recv(hb[0], &c, sizeof c, fds, FD_PASS_MAX, &nfd, MSG_DONTWAIT);
     if (r == -1) return; /* EAGAIN: all read */
-    for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
-      if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
-        for (i = 0; i < (int)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int)) && nfd < 4; ++i)
-          memcpy(&fds[nfd++], CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
     /* exactly one socket with a whole record, or nothing is kept */
-    if (r != (ssize_t)sizeof c || nfd != 1 || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ||
-        !memchr(c.host, 0, sizeof c.host) || !memchr(c.ip, 0, sizeof c.ip)) {
+    if (r != (ssize_t)sizeof c || nfd != 1 || !memchr(c.host, 0, sizeof c.host) ||
+        !memchr(c.ip, 0, sizeof c.ip)) {
       for (i = 0; i < nfd; ++i) close(fds[i]);
       continue;
     }

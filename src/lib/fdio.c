@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -152,4 +153,64 @@ int read_file(const char *path, sa_t *out, size_t max)
 fail:
   { int e = errno; close(fd); errno = e; }
   return -1;
+}
+
+typedef union {
+  char b[CMSG_SPACE(FD_PASS_MAX * sizeof(int))];
+  struct cmsghdr align;
+} fd_ctl_t;
+
+ssize_t fd_send(int sock, const void *p, size_t len, const int *fds, int n, int flags)
+{
+  struct iovec iov = {(void *)p, len};
+  struct msghdr mh;
+  struct cmsghdr *cm;
+  fd_ctl_t u;
+  if (n < 1 || n > FD_PASS_MAX) { errno = EINVAL; return -1; }
+  memset(&mh, 0, sizeof mh);
+  memset(&u, 0, sizeof u);
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  mh.msg_control = u.b;
+  mh.msg_controllen = CMSG_SPACE((size_t)n * sizeof(int));
+  cm = CMSG_FIRSTHDR(&mh);
+  cm->cmsg_level = SOL_SOCKET;
+  cm->cmsg_type = SCM_RIGHTS;
+  cm->cmsg_len = CMSG_LEN((size_t)n * sizeof(int));
+  memcpy(CMSG_DATA(cm), fds, (size_t)n * sizeof(int));
+  return sendmsg(sock, &mh, flags | MSG_NOSIGNAL);
+}
+
+ssize_t fd_recv(int sock, void *p, size_t len, int *fds, int max, int *nfd, int flags)
+{
+  struct iovec iov = {p, len};
+  struct msghdr mh;
+  struct cmsghdr *cm;
+  fd_ctl_t u;
+  ssize_t r;
+  int n = 0;
+  memset(&mh, 0, sizeof mh);
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  mh.msg_control = u.b;
+  mh.msg_controllen = sizeof u.b;
+  r = recvmsg(sock, &mh, flags | MSG_CMSG_CLOEXEC);
+  *nfd = 0;
+  if (r == -1) return -1;
+  for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+    size_t k;
+    if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS) continue;
+    for (k = 0; CMSG_LEN((k + 1) * sizeof(int)) <= cm->cmsg_len; k++) {
+      int fd;
+      memcpy(&fd, CMSG_DATA(cm) + k * sizeof(int), sizeof fd);
+      if (n < max) fds[n++] = fd;
+      else close(fd);
+    }
+  }
+  *nfd = n;
+  if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
+    while (n > 0) close(fds[--n]);
+    *nfd = -1;
+  }
+  return r;
 }

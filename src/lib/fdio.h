@@ -30,6 +30,15 @@ int fsync_dir(const char *path);
 /* fsync the directory holding path (its dirname; "." if none) */
 int fsync_parent(const char *path);
 
+/* descriptors over a Unix socket (SCM_RIGHTS), with the bytes p[0..len)
+ * as the message; at most FD_PASS_MAX descriptors.  fd_send: sendmsg's
+ * result.  fd_recv: recvmsg's result; the descriptors received (close-on-
+ * exec) go to fds, their count to *nfd; beyond max they are closed, and a
+ * truncated message or control part sets *nfd to -1 after closing all. */
+#define FD_PASS_MAX 4
+ssize_t fd_send(int sock, const void *p, size_t len, const int *fds, int n, int flags);
+ssize_t fd_recv(int sock, void *p, size_t len, int *fds, int max, int *nfd, int flags);
+
 int lock_ex(int fd);    /* flock, waits */
 int lock_exnb(int fd);  /* flock, fails with EWOULDBLOCK if held */
 int lock_un(int fd);

@@ -76,14 +76,7 @@ static int qq_daemon(int m, int e)
   static const char tail[] = "/sock/qmail-queue";
   struct sockaddr_un sa;
   size_t l = strlen(auto_qmail);
-  union {
-    struct cmsghdr h;
-    char b[CMSG_SPACE(2 * sizeof(int))];
-  } ctl;
-  struct msghdr msg;
-  struct iovec iov;
   int s, fds[2] = {m, e};
-  char byte = 0;
 
   if (l + sizeof tail > sizeof sa.sun_path) return -1;
   memset(&sa, 0, sizeof sa);
@@ -93,19 +86,7 @@ static int qq_daemon(int m, int e)
   s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (s == -1) return -1;
   if (connect(s, (struct sockaddr *)&sa, sizeof sa) == -1 || ndelay_off(s) == -1) goto no;
-  memset(&msg, 0, sizeof msg);
-  memset(&ctl, 0, sizeof ctl);
-  iov.iov_base = &byte;
-  iov.iov_len = 1;
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = ctl.b;
-  msg.msg_controllen = sizeof ctl.b;
-  ctl.h.cmsg_level = SOL_SOCKET;
-  ctl.h.cmsg_type = SCM_RIGHTS;
-  ctl.h.cmsg_len = CMSG_LEN(sizeof fds);
-  memcpy(CMSG_DATA(&ctl.h), fds, sizeof fds);
-  if (sendmsg(s, &msg, MSG_NOSIGNAL) == 1) return s;
+  if (fd_send(s, "", 1, fds, 2, 0) == 1) return s;
 no:
   close(s);
   return -1;

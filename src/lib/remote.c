@@ -392,25 +392,8 @@ void remote_reuse(int handback, int fd, const remote_conn_t *c)
 /* gives the connection back to qmail-rspawn; true if it took it */
 static int hand_back(void)
 {
-  struct msghdr mh;
-  struct iovec iov;
-  union { char b[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } u;
-  struct cmsghdr *cm;
   if (hbfd == -1 || time(0) - cur.born >= REMOTE_CONN_AGE) return 0;
-  memset(&mh, 0, sizeof mh);
-  memset(&u, 0, sizeof u);
-  iov.iov_base = &cur;
-  iov.iov_len = sizeof cur;
-  mh.msg_iov = &iov;
-  mh.msg_iovlen = 1;
-  mh.msg_control = u.b;
-  mh.msg_controllen = sizeof u.b;
-  cm = CMSG_FIRSTHDR(&mh);
-  cm->cmsg_level = SOL_SOCKET;
-  cm->cmsg_type = SCM_RIGHTS;
-  cm->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(cm), &sock, sizeof(int));
-  return sendmsg(hbfd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)sizeof cur;
+  return fd_send(hbfd, &cur, sizeof cur, &sock, 1, MSG_DONTWAIT) == (ssize_t)sizeof cur;
 }
 
 static void quit(void)

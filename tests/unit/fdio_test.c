@@ -1,8 +1,10 @@
 /* fdio: opening, fd shuffling, directory fsyncs, bounded whole-file reads,
- * timeouts (also under a storm of signals), flock across processes. */
+ * timeouts (also under a storm of signals), flock across processes,
+ * descriptors passed over a Unix socket. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -239,6 +241,51 @@ static void test_locks(void)
   close(fd);
 }
 
+/* fd_send/fd_recv: what the other side gets is the same open file */
+static void test_pass(void)
+{
+  int sp[2], p[2], fds[FD_PASS_MAX], n = 99, three[3];
+  char rec[8] = "", c;
+  OK(socketpair(AF_UNIX, SOCK_DGRAM, 0, sp) == 0, "socketpair");
+  OK(pipe(p) == 0, "pipe");
+  int two[2] = {p[0], p[1]};
+  EQ_INT(fd_send(sp[0], "record", 7, two, 2, 0), 7, "fd_send: the record's bytes");
+  EQ_INT(fd_recv(sp[1], rec, sizeof rec, fds, FD_PASS_MAX, &n, 0), 7, "fd_recv: the bytes");
+  EQ_STR(rec, "record", "fd_recv: the record");
+  EQ_INT(n, 2, "fd_recv: two descriptors");
+  OK(n == 2 && cloexec(fds[0]) && cloexec(fds[1]), "received descriptors are close-on-exec");
+  if (n == 2) {
+    OK(write(fds[1], "x", 1) == 1 && read(p[0], &c, 1) == 1 && c == 'x', "they are the same pipe");
+    close(fds[0]);
+    close(fds[1]);
+  }
+  /* more than the caller takes: the rest are closed, not leaked */
+  three[0] = three[1] = three[2] = p[0];
+  EQ_INT(fd_send(sp[0], "y", 1, three, 3, 0), 1, "fd_send: three");
+  EQ_INT(fd_recv(sp[1], rec, sizeof rec, fds, 1, &n, 0), 1, "fd_recv: max 1");
+  EQ_INT(n, 1, "fd_recv: one kept");
+  if (n == 1) close(fds[0]);
+  /* a record longer than the buffer is truncated: nothing is kept */
+  EQ_INT(fd_send(sp[0], "longer", 6, two, 2, 0), 6, "fd_send: long record");
+  EQ_INT(fd_recv(sp[1], rec, 2, fds, FD_PASS_MAX, &n, 0), 2, "fd_recv: cut short");
+  EQ_INT(n, -1, "fd_recv: truncated message keeps no descriptor");
+  /* no descriptors at all */
+  EQ_INT(send(sp[0], "z", 1, 0), 1, "plain send");
+  EQ_INT(fd_recv(sp[1], rec, sizeof rec, fds, FD_PASS_MAX, &n, 0), 1, "fd_recv: plain message");
+  EQ_INT(n, 0, "fd_recv: no descriptors");
+  /* limits */
+  errno = 0;
+  OK(fd_send(sp[0], "w", 1, two, 0, 0) == -1 && errno == EINVAL, "fd_send: none is EINVAL");
+  OK(fd_send(sp[0], "w", 1, two, FD_PASS_MAX + 1, 0) == -1 && errno == EINVAL,
+     "fd_send: over FD_PASS_MAX is EINVAL");
+  /* the peer gone */
+  close(sp[1]);
+  OK(fd_send(sp[0], "v", 1, two, 2, 0) == -1, "fd_send to a closed peer fails (no SIGPIPE)");
+  close(sp[0]);
+  close(p[0]);
+  close(p[1]);
+}
+
 int main(void)
 {
   test_open();
@@ -247,5 +294,6 @@ int main(void)
   test_read_file();
   test_timeouts();
   test_locks();
+  test_pass();
   return t_done();
 }
