@@ -42,6 +42,7 @@
 #include "proc.h"
 #include "prot.h"
 #include "qqwrite.h"
+#include "queue.h"
 
 const char *PROG = "qmail-queued";
 
@@ -105,6 +106,10 @@ static _Noreturn void serve(int c)
   }
   close(fds[0]);
   close(fds[1]);
+  /* the go-ahead: from here on the client waits for our answer, before
+   * it any trouble makes it run qmail-queue itself */
+  byte = QUEUED_ACK;
+  if (write(c, &byte, 1) != 1) _exit(QQ_READ);
   qqwrite(cred.uid, invoked_how(cred.uid), c);
 }
 

@@ -2,6 +2,7 @@
 #include "queue.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <string.h>
@@ -67,16 +68,24 @@ out:
   return r;
 }
 
-/* Hands m and e to qmail-queued (see qmail-queued(8)): the connected
- * socket, or -1 if nobody listens or anything goes wrong before the pipes
- * are passed, and then the caller execs qmail-queue itself.  Non-blocking
- * connect: a daemon at its limit has a full backlog, and we do not wait. */
-static int qq_daemon(int m, int e)
+/* Tries qmail-queued (see qmail-queued(8)): makes the two pipes, passes
+ * their reading ends over QMAILHOME/sock/qmail-queue, and waits for the
+ * child's go-ahead byte, which it sends once it holds them and before it
+ * reads anything.  0: q is set up for the daemon.  -1: nobody took the
+ * pipes (nobody listens, the backlog is full because the daemon is at its
+ * limit, the daemon went away before accepting, or no go-ahead within
+ * ACK_WAIT), so nothing can have been queued; everything made here is
+ * closed again (a late child then reads EOF and queues nothing), and the
+ * caller execs qmail-queue instead. */
+#define ACK_WAIT 10000
+static int qq_daemon(qq_t *q)
 {
   static const char tail[] = "/sock/qmail-queue";
   struct sockaddr_un sa;
+  struct pollfd p;
   size_t l = strlen(auto_qmail);
-  int s, fds[2] = {m, e};
+  int s, pm[2], pe[2], fds[2];
+  char ack;
 
   if (l + sizeof tail > sizeof sa.sun_path) return -1;
   memset(&sa, 0, sizeof sa);
@@ -86,7 +95,31 @@ static int qq_daemon(int m, int e)
   s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (s == -1) return -1;
   if (connect(s, (struct sockaddr *)&sa, sizeof sa) == -1 || ndelay_off(s) == -1) goto no;
-  if (fd_send(s, "", 1, fds, 2, 0) == 1) return s;
+  if (pipe2(pm, O_CLOEXEC) == -1) goto no;
+  if (pipe2(pe, O_CLOEXEC) == -1) goto no1;
+  fds[0] = pm[0];
+  fds[1] = pe[0];
+  if (fd_send(s, "", 1, fds, 2, 0) != 1) goto no2;
+  close(pm[0]);
+  close(pe[0]);
+  pm[0] = pe[0] = -1;
+  p.fd = s;
+  p.events = POLLIN;
+  while (poll(&p, 1, ACK_WAIT) == -1)
+    if (errno != EINTR) goto no2;
+  if (read(s, &ack, 1) != 1 || ack != QUEUED_ACK) goto no2;
+  q->sock = s;
+  q->pid = 0; /* the child's, known from its answer */
+  q->fdm = pm[1];
+  q->fde = pe[1];
+  buf_init(&q->b, buf_write_op, q->fdm, q->space, sizeof q->space);
+  return 0;
+no2:
+  if (pe[0] != -1) close(pe[0]);
+  close(pe[1]);
+no1:
+  if (pm[0] != -1) close(pm[0]);
+  close(pm[1]);
 no:
   close(s);
   return -1;
@@ -111,17 +144,9 @@ int qq_open(qq_t *q, bool allow_env)
     memcpy(path + l, "/bin/qmail-queue", sizeof "/bin/qmail-queue");
     prog = path;
   }
+  if (prog == path && qq_daemon(q) == 0) return 0;
   if (pipe2(pm, O_CLOEXEC) == -1) return -1;
   if (pipe2(pe, O_CLOEXEC) == -1) goto fail1;
-  if (prog == path && (q->sock = qq_daemon(pm[0], pe[0])) != -1) {
-    close(pm[0]);
-    close(pe[0]);
-    q->pid = 0; /* the child's, known from its answer */
-    q->fdm = pm[1];
-    q->fde = pe[1];
-    buf_init(&q->b, buf_write_op, q->fdm, q->space, sizeof q->space);
-    return 0;
-  }
   if (pipe2(perr, O_CLOEXEC) == -1) goto fail2;
   if (pipe2(pid_, O_CLOEXEC) == -1) goto fail3;
   if (spawn_qq(&q->pid, prog, pm[0], pe[0], perr[1], pid_[1]) != 0) {

@@ -22,6 +22,10 @@ bool queue_name(sa_t *out, const char *dir, unsigned long id, bool split);
 /* wakes qmail-send (cwd must be QMAILHOME/queue, or pass the path) */
 void trigger_pull(const char *path);
 
+/* qmail-queued's child sends this byte once it holds the client's pipes
+ * and before it reads them; its answer follows (qmail-queued(8)) */
+#define QUEUED_ACK 'K'
+
 /* the client of qmail-queue */
 typedef struct {
   pid_t pid;

@@ -51,6 +51,12 @@ while True:
     if not b:
         break
     ans += b
+# the go-ahead comes first, once the child holds the pipes
+if mode in ("ok", "short") and ans[:1] != b"K":
+    print("no go-ahead")
+    sys.exit(0)
+if ans[:1] == b"K":
+    ans = ans[1:]
 if not ans:
     print("none")
 else:
@@ -108,6 +114,38 @@ like "$out" "unable to exec qq" "... and says why"
 chmod 4711 "$Q/bin/qmail-queue"
 ok as_user $U "$Q/bin/qmail-inject" -f a@qd.test c@d.test <"$D/msg"
 is "$(files | wc -l)" 3 "no daemon: bin/qmail-queue queued it"
+wipe
+
+# a listener that takes the pipes but never gives the go-ahead (a daemon
+# going away with connections in its backlog looks the same): the client
+# gives up on it and runs bin/qmail-queue, and nothing is queued twice
+cat >"$D/mute.py" <<'EOF'
+import os, socket, sys
+path = sys.argv[1]
+try:
+    os.unlink(path)
+except FileNotFoundError:
+    pass
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(path)
+os.chmod(path, 0o666)
+s.listen(8)
+while True:
+    c, _ = s.accept()
+    msg, fds, flags, addr = socket.recv_fds(c, 1, 4)
+    for fd in fds:
+        os.close(fd)
+    c.close()
+EOF
+rm -f "$SOCK"
+(exec setpriv --reuid=qtqmailq --regid="$(id -g qtqmailq)" --init-groups \
+  /usr/bin/python3 "$D/mute.py" "$SOCK" 2>"$D/mute.err") &
+mute=$!
+ok wait_for 10 test -S "$SOCK" || t_diag "$(cat "$D/mute.err")"
+ok as_user $U "$Q/bin/qmail-inject" -f a@qd.test c@d.test <"$D/msg"
+is "$(files | wc -l)" 3 "a listener without go-ahead: bin/qmail-queue queued it, once"
+kill $mute
+wait $mute 2>/dev/null
 wipe
 
 # ---- under qmail-start ---------------------------------------------------
