@@ -54,12 +54,10 @@ const char *PROG = "qmail-queued";
 #define PASSTIME 60000
 
 static uid_t uida = (uid_t)-1, uidd = (uid_t)-1, uids = (uid_t)-1;
-static volatile sig_atomic_t gotchld;
-
+/* a handler, so that SIGCHLD interrupts ppoll; the reaping is done after */
 static void onchld(int sig)
 {
   (void)sig;
-  gotchld = 1;
 }
 
 /* the words qmail-queue's Received line uses for our own accounts */
@@ -152,7 +150,6 @@ int main(int argc, char **argv)
     int wstat, c, r;
     pid_t pid;
     while (children && wait_nohang(&wstat) > 0) children--;
-    gotchld = 0;
     p.fd = s;
     p.events = POLLIN;
     if (getppid() != parent) _exit(0);
@@ -173,7 +170,7 @@ int main(int argc, char **argv)
       sig_default(SIGPIPE);
       serve(c);
     }
-    if (pid == -1) {
+    if (pid == -1) { /* no go-ahead: the client runs qmail-queue itself */
       char byte = QQ_NOMEM;
       (void)!write(c, &byte, 1);
     } else

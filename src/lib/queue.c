@@ -105,8 +105,11 @@ static int qq_daemon(qq_t *q)
   pm[0] = pe[0] = -1;
   p.fd = s;
   p.events = POLLIN;
-  while (poll(&p, 1, ACK_WAIT) == -1)
-    if (errno != EINTR) goto no2;
+  for (;;) {
+    int r = poll(&p, 1, ACK_WAIT);
+    if (r == 1) break;
+    if (r == 0 || errno != EINTR) goto no2;
+  }
   if (read(s, &ack, 1) != 1 || ack != QUEUED_ACK) goto no2;
   q->sock = s;
   q->pid = 0; /* the child's, known from its answer */

@@ -130,23 +130,30 @@ s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 s.bind(path)
 os.chmod(path, 0o666)
 s.listen(8)
+held = []
 while True:
     c, _ = s.accept()
     msg, fds, flags, addr = socket.recv_fds(c, 1, 4)
     for fd in fds:
         os.close(fd)
-    c.close()
+    if sys.argv[2] == "hold":
+        held.append(c)  # never answers, never hangs up
+    else:
+        c.close()
 EOF
-rm -f "$SOCK"
-(exec setpriv --reuid=qtqmailq --regid="$(id -g qtqmailq)" --init-groups \
-  /usr/bin/python3 "$D/mute.py" "$SOCK" 2>"$D/mute.err") &
-mute=$!
-ok wait_for 10 test -S "$SOCK" || t_diag "$(cat "$D/mute.err")"
-ok as_user $U "$Q/bin/qmail-inject" -f a@qd.test c@d.test <"$D/msg"
-is "$(files | wc -l)" 3 "a listener without go-ahead: bin/qmail-queue queued it, once"
-kill $mute
-wait $mute 2>/dev/null
-wipe
+for how in close hold; do
+  rm -f "$SOCK"
+  (exec setpriv --reuid=qtqmailq --regid="$(id -g qtqmailq)" --init-groups \
+    /usr/bin/python3 "$D/mute.py" "$SOCK" $how 2>"$D/mute.err") &
+  mute=$!
+  ok wait_for 10 test -S "$SOCK" || t_diag "$(cat "$D/mute.err")"
+  # hold: the client waits 10 s for the go-ahead, then gives up
+  ok as_user $U "$Q/bin/qmail-inject" -f a@qd.test c@d.test <"$D/msg"
+  is "$(files | wc -l)" 3 "a listener that takes the pipes and does not go ahead ($how): bin/qmail-queue queued it, once"
+  kill $mute
+  wait $mute 2>/dev/null
+  wipe
+done
 
 # ---- under qmail-start ---------------------------------------------------
 rm -f "$SOCK"
