@@ -8,8 +8,9 @@
  * the logger, if one is named), starts each child under its own account
  * with gid qmail (the logger: qmaill/nofiles), starts qmail-queued as
  * qmailq (it has no pipe to qmail-send; it logs to the logger), then
- * becomes qmail-send as qmails.  Privileges are dropped in each child before its exec, so no
- * daemon ever runs code with more rights than it needs. */
+ * becomes qmail-send as qmails.  Privileges are dropped in each child
+ * before its exec, so no daemon ever runs code with more rights than it
+ * needs. */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -111,9 +112,7 @@ int main(int argc, char **argv)
     int fds[3] = {open_read("/dev/null"), logger ? pl[1] : 1, 2};
     if (fds[0] == -1) die_sys(111, "unable to open /dev/null");
     arrange(fds, 3);
-    if (prot_drop(uidq, gidq) == -1) die_sys(111, "unable to drop privileges for qmail-queued");
-    execv("bin/qmail-queued", args);
-    die_sys(111, "unable to run bin/qmail-queued");
+    run("bin/qmail-queued", args, uidq, gidq, false);
   }
   if (xfork() == 0) {
     char *args[] = {"qmail-clean", 0};
