@@ -30,14 +30,13 @@
 #include "die.h"
 #include "fdio.h"
 #include "num.h"
+#include "pop3.h"
 #include "proc.h"
 #include "sa.h"
 #include "smtp.h"
 
 const char *PROG = "qmail-pop3d";
 
-#define TIMEOUT 1200        /* seconds of client silence */
-#define CMD_MAX 1024        /* command line */
 #define MSG_MAX 100000      /* messages listed in one session */
 #define TMP_AGE (36 * 3600) /* tmp/ files unread this long are removed */
 #define UIDL_MAX 70         /* RFC 1939: 1 to 70 characters 0x21-0x7e */
@@ -53,41 +52,12 @@ static msg_t *msgs;
 static size_t nmsgs, last;
 static sa_t names;
 
-static char inspace[BUF_SIZE], outspace[BUF_SIZE * 8], filespace[BUF_SIZE * 8];
-static ssize_t rd(int, void *, size_t);
-static ssize_t wr(int, void *, size_t);
-static buf_t bin = BUF_INIT(rd, 0, inspace, sizeof inspace);
-static buf_t bout = BUF_INIT(wr, 1, outspace, sizeof outspace);
+static char filespace[BUF_SIZE * 8];
 static bool open_session;
 
-static void out(const char *s) { buf_puts(&bout, s); }
-static void outulong(unsigned long u) { buf_putulong(&bout, u); }
-
-static _Noreturn void leave(void)
-{
-  buf_flush(&bout);
-  _exit(0);
-}
-
-static ssize_t rd(int fd, void *b, size_t n)
-{
-  ssize_t r;
-  if (buf_flush(&bout) == -1) _exit(0);
-  r = read_timeout(fd, b, n, TIMEOUT);
-  if (r == -1 && errno == ETIMEDOUT) {
-    out("-ERR timeout\r\n");
-    leave();
-  }
-  if (r <= 0) _exit(0);
-  return r;
-}
-
-static ssize_t wr(int fd, void *b, size_t n)
-{
-  ssize_t r = write_timeout(fd, b, n, TIMEOUT);
-  if (r <= 0) _exit(0);
-  return r;
-}
+static void out(const char *s) { pop3_puts(s); }
+static void outulong(unsigned long u) { buf_putulong(&pop3_out, u); }
+static _Noreturn void leave(void) { pop3_leave(0); }
 
 static _Noreturn void nomem(void)
 {
@@ -170,7 +140,7 @@ static void put_uidl(size_t i)
   for (size_t k = 0; ok && k < n; k++)
     if ((unsigned char)base[k] < 0x21 || (unsigned char)base[k] > 0x7e) ok = false;
   if (ok) {
-    buf_put(&bout, base, n);
+    buf_put(&pop3_out, base, n);
     return;
   }
   /* a name RFC 1939 does not allow as a UIDL: its 64-bit FNV-1a hash */
@@ -204,12 +174,7 @@ static void update(void)
 
 /* ---- commands ---- */
 
-static void err(const char *s)
-{
-  out("-ERR ");
-  out(s);
-  out("\r\n");
-}
+static void err(const char *s) { pop3_err(s); }
 
 /* a whole decimal number */
 static bool count_arg(const char *a, size_t n, unsigned long *u)
@@ -297,19 +262,19 @@ static void send_msg(size_t i, long long lines)
       if (bol) {
         if (inbody && lines == 0) break;
         if (c == '.') {
-          buf_put(&bout, p + start, k - start);
-          buf_put(&bout, ".", 1);
+          buf_put(&pop3_out, p + start, k - start);
+          buf_put(&pop3_out, ".", 1);
           start = k;
         }
         bol = false;
         blank = true;
       }
       if (c == '\n') {
-        buf_put(&bout, p + start, k - start);
+        buf_put(&pop3_out, p + start, k - start);
         if (prevcr)
-          buf_put(&bout, "\n", 1);
+          buf_put(&pop3_out, "\n", 1);
         else
-          buf_put(&bout, "\r\n", 2);
+          buf_put(&pop3_out, "\r\n", 2);
         start = k + 1;
         bol = true;
         if (inbody) {
@@ -320,7 +285,7 @@ static void send_msg(size_t i, long long lines)
         blank = false;
       prevcr = c == '\r';
     }
-    buf_put(&bout, p + start, k - start);
+    buf_put(&pop3_out, p + start, k - start);
     buf_skip(&in, k);
   }
   close(fd);
@@ -339,6 +304,7 @@ int main(int argc, char **argv)
   size_t alloc = 0;
 
   if (argc < 2) die_usage("qmail-pop3d maildirname");
+  pop3_lost = 0; /* once the session is open, every end is exit 0 */
   /* as root, a password guessed over the network would be root's */
   if (getuid() == 0 || geteuid() == 0) die_(1, 0, "refusing to run as root", (const char *)0);
   sig_ignore(SIGPIPE);
@@ -353,20 +319,10 @@ int main(int argc, char **argv)
   for (;;) {
     const char *a;
     size_t n, alen, v;
-    line.len = 0;
-    switch (buf_getln(&bin, &line, '\n', CMD_MAX)) {
-    case 1: break;
-    case 0: _exit(0); /* hung up: no UPDATE state, nothing changes */
-    default:
-      err("line too long");
-      leave();
-    }
-    n = line.len - 1;
-    if (n && line.s[n - 1] == '\r') n--;
+    if (pop3_getcmd(&line) == -1) continue;
+    n = line.len;
     v = smtp_verb(line.s, n, &a, &alen);
-    if (memchr(line.s, 0, n)) {
-      err("NUL in command");
-    } else if (smtp_verb_is(line.s, v, "quit")) {
+    if (smtp_verb_is(line.s, v, "quit")) {
       update();
       out("+OK bye\r\n");
       leave();

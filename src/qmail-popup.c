@@ -22,23 +22,16 @@
 #include "die.h"
 #include "fdio.h"
 #include "num.h"
+#include "pop3.h"
 #include "proc.h"
 #include "sa.h"
 #include "smtp.h"
 
 const char *PROG = "qmail-popup";
 
-#define TIMEOUT 1200   /* seconds of client silence, as RFC 1939 allows */
-#define CMD_MAX 1024   /* RFC 2449 allows 255 octets; room to spare */
 #define NAME_MAX_ 256  /* user name */
 #define PASS_MAX 512   /* password or APOP digest */
 #define FAILS_MAX 5    /* failed logins before we hang up */
-
-static char inspace[BUF_SIZE], outspace[BUF_SIZE];
-static ssize_t rd(int, void *, size_t);
-static ssize_t wr(int, void *, size_t);
-static buf_t bin = BUF_INIT(rd, 0, inspace, sizeof inspace);
-static buf_t bout = BUF_INIT(wr, 1, outspace, sizeof outspace);
 
 static const char *remoteip = "unknown";
 static sa_t logbuf;
@@ -68,34 +61,7 @@ static void logs_(const char *s, ...)
 }
 #define logs(...) logs_(__VA_ARGS__, (const char *)0)
 
-static void out(const char *s) { buf_puts(&bout, s); }
-
-static _Noreturn void leave(int code)
-{
-  buf_flush(&bout);
-  _exit(code);
-}
-
-/* output is flushed whenever input is needed */
-static ssize_t rd(int fd, void *b, size_t n)
-{
-  ssize_t r;
-  if (buf_flush(&bout) == -1) _exit(1);
-  r = read_timeout(fd, b, n, TIMEOUT);
-  if (r == -1 && errno == ETIMEDOUT) {
-    out("-ERR timeout\r\n");
-    leave(1);
-  }
-  if (r <= 0) _exit(1);
-  return r;
-}
-
-static ssize_t wr(int fd, void *b, size_t n)
-{
-  ssize_t r = write_timeout(fd, b, n, TIMEOUT);
-  if (r <= 0) _exit(1);
-  return r;
-}
+static void out(const char *s) { pop3_puts(s); }
 
 static void wipe(sa_t *s)
 {
@@ -121,22 +87,22 @@ static void authenticate(char **prog)
   if (!sa_cat(&fd3data, &user) || !sa_0(&fd3data) || !sa_cat(&fd3data, &pass) ||
       !sa_0(&fd3data) || !sa_cat(&fd3data, &stamp) || !sa_0(&fd3data)) {
     out("-ERR [SYS/TEMP] out of memory\r\n");
-    leave(1);
+    pop3_leave(1);
   }
   wipe(&pass);
-  if (buf_flush(&bout) == -1) _exit(1);
+  if (buf_flush(&pop3_out) == -1) _exit(1);
   if (pipe(p) == -1) {
     wipe(&fd3data);
     logs("unable to make a pipe");
     out("-ERR [SYS/TEMP] unable to start the login program\r\n");
-    leave(1);
+    pop3_leave(1);
   }
   pid = fork();
   if (pid == -1) {
     wipe(&fd3data);
     logs("unable to fork");
     out("-ERR [SYS/TEMP] unable to start the login program\r\n");
-    leave(1);
+    pop3_leave(1);
   }
   if (pid == 0) {
     close(p[1]);
@@ -154,14 +120,14 @@ static void authenticate(char **prog)
   if (wait_pid(pid, &wstat) == -1) {
     logs("lost the login program");
     out("-ERR [SYS/TEMP] lost the login program\r\n");
-    leave(1);
+    pop3_leave(1);
   }
   /* a run that ended normally: the session is over */
-  if (WIFEXITED(wstat) && WEXITSTATUS(wstat) == 0) leave(0);
+  if (WIFEXITED(wstat) && WEXITSTATUS(wstat) == 0) pop3_leave(0);
   if (!WIFEXITED(wstat)) {
     logs("login program crashed, user ", user.s);
     out("-ERR [SYS/TEMP] login program crashed\r\n");
-    leave(1);
+    pop3_leave(1);
   }
   if (WEXITSTATUS(wstat) == 1 && sent) {
     logs("authorization failed for user ", user.s);
@@ -176,7 +142,7 @@ static void authenticate(char **prog)
   if (++fails >= FAILS_MAX) {
     logs("too many failed logins");
     out("-ERR too many failed logins\r\n");
-    leave(1);
+    pop3_leave(1);
   }
 }
 
@@ -214,24 +180,14 @@ int main(int argc, char **argv)
   for (;;) {
     const char *a;
     size_t n, alen, v;
-    line.len = 0;
-    switch (buf_getln(&bin, &line, '\n', CMD_MAX)) {
-    case 1: break;
-    case 0: _exit(1); /* the client went away */
-    default:
-      out("-ERR line too long\r\n");
-      leave(1);
-    }
-    n = line.len - 1;
-    if (n && line.s[n - 1] == '\r') n--;
-    if (memchr(line.s, 0, n)) {
-      out("-ERR NUL in command\r\n");
-      continue;
-    }
+    /* the line may hold a password: wiped before the next one comes */
+    wipe(&line);
+    if (pop3_getcmd(&line) == -1) continue;
+    n = line.len;
     v = smtp_verb(line.s, n, &a, &alen);
     if (smtp_verb_is(line.s, v, "quit")) {
       out("+OK bye\r\n");
-      leave(0);
+      pop3_leave(0);
     } else if (smtp_verb_is(line.s, v, "noop")) {
       out("+OK\r\n");
     } else if (smtp_verb_is(line.s, v, "capa")) {
@@ -270,6 +226,5 @@ int main(int argc, char **argv)
     } else {
       out("-ERR unknown command\r\n");
     }
-    wipe(&line);
   }
 }
