@@ -52,16 +52,7 @@ trap 'kill $tcpsrv 2>/dev/null; _t_cleanup' EXIT
 up() { python3 -c "import socket,sys; socket.create_connection(('127.0.0.1',$port),1).close()"; }
 ok wait_for 20 up
 
-python3 "$D/70-smtpd.py" "$port" "$U" "$Q" "$H/Maildir" >"$T/py.out" 2>"$T/py.err"
-pyrc=$?
-while IFS= read -r l; do
-  case $l in
-    PASS\ *) _t_result 0 "${l#PASS }" ;;
-    FAIL\ *) _t_result 1 "${l#FAIL }" ;;
-  esac
-done <"$T/py.out"
-is "$pyrc" 0 "python driver finished"
-[ "$pyrc" = 0 ] || sed 's/^/# /' "$T/py.err" | tail -n 20 >&2
+t_driver "$D/70-smtpd.py" "$port" "$U" "$Q" "$H/Maildir"
 
 more_than() { [ "$(maildir_count "$H/Maildir")" -gt "$1" ]; }
 

@@ -9,7 +9,7 @@
 # unless KEEP=1) and runs under the qt-prefixed accounts of $T/conf-users.
 # Test users are qt<name>.  tests/run removes all of them after a run.
 #
-# Functions: t_init ok nok is like t_diag t_skip t_done inst_new user_new
+# Functions: t_init ok nok is like t_diag t_driver t_skip t_done inst_new user_new
 # home_of inst_start inst_stop inst_log as_user wait_for maildir_count;
 # extras: inst_reinstall (re-run install/instance on $Q).
 # Names starting with _t_ are private.
@@ -119,6 +119,23 @@ like() {
 
 # diagnostics go to stderr so prove shows them without -v
 t_diag() { printf '# %s\n' "$*" | sed '2,$s/^/# /' >&2; }
+
+# t_driver SCRIPT ARGS...: runs a test driver (python3 SCRIPT ARGS) that
+# prints "PASS name" / "FAIL name :: detail" lines; each becomes a TAP
+# result, and the driver must finish with exit 0
+t_driver() {
+  local rc l
+  python3 "$@" >"$T/driver.out" 2>"$T/driver.err"
+  rc=$?
+  while IFS= read -r l; do
+    case $l in
+      PASS\ *) _t_result 0 "${l#PASS }" ;;
+      FAIL\ *) _t_result 1 "${l#FAIL }" ;;
+    esac
+  done <"$T/driver.out"
+  is "$rc" 0 "$(basename "$1") finished"
+  [ "$rc" = 0 ] || sed 's/^/# /' "$T/driver.err" | tail -n 20 >&2
+}
 
 t_skip() {
   local i
