@@ -468,7 +468,7 @@ static bool envset(const char *k, const char *v)
 
 int main(int argc, char **argv)
 {
-  spawn_hooks_t h = {start, finish, OUT_MAX};
+  spawn_hooks_t h = {start, finish, OUT_MAX, 0};
   const char *path = getenv("PATH");
   size_t i, n;
   if (argc != 2) die_usage("qmail-lspawn defaultdelivery");

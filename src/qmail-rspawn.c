@@ -1,9 +1,10 @@
 /* qmail-rspawn: runs remote deliveries for qmail-send (see qmail-rspawn(8)
  * and the spawn protocol in INTERNALS.md).  Runs as qmailr, gid qmail.
  *
- * Per delivery: a forked child runs qmail-remote's code (lib/remote.c, no
- * exec; or $QMAILREMOTE, exec'd) as "qmail-remote host sender recipient",
- * message on stdin, its stdout collected.  qmail-remote answers with NUL-terminated records: one
+ * Per delivery: one of our long-lived workers (below) runs qmail-remote's
+ * code (lib/remote.c, no exec), or a forked child execs $QMAILREMOTE, as
+ * "qmail-remote host sender recipient", message on stdin, its stdout
+ * collected.  qmail-remote answers with NUL-terminated records: one
  * per recipient (r accepted, h permanently rejected, s temporarily
  * rejected) and then one for the message (K, Z or D), each with text.
  * Those become one K/Z/D report. */
@@ -113,6 +114,185 @@ static struct conn *cache_take(const char *host)
   return best;
 }
 
+/* ---- workers ----
+ * A fork and exit per delivery cost more CPU than the delivery itself.
+ * So the built-in qmail-remote runs in workers: children forked once,
+ * each running one delivery at a time, each delivery in exactly the
+ * state a fresh qmail-remote has (remote_run).  They are what the
+ * per-delivery children were: qmailr, our stderr for the log, nothing
+ * else of ours open.  A job is one datagram on the worker's socket: the
+ * connection record, then host, sender and recipient, each NUL-terminated,
+ * with the message, the output pipe and maybe a cached connection as
+ * SCM_RIGHTS.  The worker ends the delivery by closing the output pipe.
+ * A worker retires after WORKER_USES deliveries (bounding what one run
+ * could leave behind) or WORKER_IDLE seconds without work. */
+#define WORKER_USES 200
+#define WORKER_IDLE 30
+#define JOB_MAX (sizeof(remote_conn_t) + 256 + 2 * 4000 + 8)
+
+struct worker {
+  pid_t pid;   /* 0: free entry */
+  int js;      /* our end of its job socket */
+  int busy;
+  unsigned uses;
+  time_t idle; /* since when it waits */
+};
+static struct worker workers[255];
+static int useworkers; /* the built-in qmail-remote, with a handback socket */
+
+static void worker_drop(struct worker *w)
+{
+  /* end of file on its socket: it exits when its delivery is done */
+  if (w->js != -1) close(w->js);
+  w->js = -1;
+  w->pid = 0;
+  w->busy = 0;
+}
+
+static _Noreturn void worker_main(int js, int handback)
+{
+  static char b[JOB_MAX];
+  int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (nul == -1) _exit(111);
+  for (;;) {
+    int fds[FD_PASS_MAX], nfd;
+    remote_conn_t c;
+    const char *f[3];
+    size_t at = sizeof c;
+    ssize_t r = fd_recv(js, b, sizeof b, fds, FD_PASS_MAX, &nfd, 0);
+    if (r == -1 && errno == EINTR) continue;
+    if (r <= 0) _exit(0);
+    /* a job from our parent; a malformed one is a bug: end, reporting
+     * nothing, which makes the delivery a temporary failure */
+    if (nfd < 2 || nfd > 3 || (size_t)r < at) _exit(111);
+    memcpy(&c, b, sizeof c);
+    for (int i = 0; i < 3; ++i) {
+      const char *z = memchr(b + at, 0, (size_t)r - at);
+      if (!z) _exit(111);
+      f[i] = b + at;
+      at = (size_t)(z - b) + 1;
+    }
+    if (fd_move(0, fds[0]) == -1 || fd_move(1, fds[1]) == -1) _exit(111);
+    {
+      static char name[] = "qmail-remote";
+      char *args[] = {name, (char *)f[0], (char *)f[1], (char *)f[2], 0};
+      remote_reuse(handback, nfd == 3 ? fds[2] : -1, nfd == 3 ? &c : 0);
+      remote_run(4, args);
+    }
+    /* closes the output pipe: qmail-rspawn learns the delivery is over */
+    if (fd_copy(0, nul) == -1 || fd_copy(1, nul) == -1) _exit(111);
+  }
+}
+
+static struct worker *worker_new(void)
+{
+  struct worker *w = 0;
+  int sv[2];
+  pid_t pid;
+  for (size_t i = 0; i < sizeof workers / sizeof workers[0]; ++i)
+    if (!workers[i].pid) { w = &workers[i]; break; }
+  if (!w) return 0;
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) return 0;
+  pid = fork();
+  if (pid == -1) {
+    close(sv[0]);
+    close(sv[1]);
+    return 0;
+  }
+  if (pid == 0) {
+    /* only stderr, the handback socket (3) and the job socket (4) stay;
+     * 0 and 1, qmail-send's pipes, must not stay open here: they become
+     * /dev/null until a job brings its own */
+    int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+    int h = hb[1] == -1 ? -1 : fcntl(hb[1], F_DUPFD_CLOEXEC, 10);
+    int j = fcntl(sv[1], F_DUPFD_CLOEXEC, 10);
+    spawn_child_reset();
+    if (nul == -1 || j == -1 || fd_copy(0, nul) == -1 || fd_copy(1, nul) == -1 ||
+        fd_move(4, j) == -1 || (h != -1 && fd_move(3, h) == -1) ||
+        (h == -1 && close(3) == -1 && errno != EBADF) || close_range(5, ~0U, 0) == -1)
+      _exit(111);
+    worker_main(4, h != -1 ? 3 : -1);
+  }
+  close(sv[1]);
+  w->pid = pid;
+  w->js = sv[0];
+  w->busy = 0;
+  w->uses = 0;
+  w->idle = time(0);
+  return w;
+}
+
+/* hands the job to an idle worker (a new one if none waits): its pid, or
+ * 0 if no worker could take it (then a child of its own does it) */
+static pid_t worker_job(int fdmess, const char *host, const char *sender, const char *rcpt,
+                        int fdout, struct conn *e)
+{
+  static char b[JOB_MAX];
+  remote_conn_t c;
+  size_t n = sizeof c, hl = strlen(host) + 1, sl = strlen(sender) + 1, rl = strlen(rcpt) + 1;
+  int fds[3] = {fdmess, fdout, e ? e->fd : -1};
+  if (hl > 256 || sl > 4000 || rl > 4000) return 0; /* spawn.c bounds them lower */
+  memset(&c, 0, sizeof c);
+  if (e) c = e->c;
+  memcpy(b, &c, sizeof c);
+  memcpy(b + n, host, hl);
+  memcpy(b + n + hl, sender, sl);
+  memcpy(b + n + hl + sl, rcpt, rl);
+  n += hl + sl + rl;
+  for (int tries = 0; tries < 2; ++tries) {
+    struct worker *w = 0;
+    for (size_t i = 0; i < sizeof workers / sizeof workers[0]; ++i)
+      if (workers[i].pid && !workers[i].busy) { w = &workers[i]; break; }
+    if (!w && !(w = worker_new())) return 0;
+    /* it waits for jobs, so the socket has room; MSG_DONTWAIT all the same */
+    if (fd_send(w->js, b, n, fds, e ? 3 : 2, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)n) {
+      w->busy = 1;
+      ++w->uses;
+      return w->pid;
+    }
+    worker_drop(w); /* it died; spawn_on_other will see it go */
+  }
+  return 0;
+}
+
+static void worker_ended(pid_t pid)
+{
+  for (size_t i = 0; i < sizeof workers / sizeof workers[0]; ++i) {
+    struct worker *w = &workers[i];
+    if (w->pid != pid) continue;
+    w->busy = 0;
+    w->idle = time(0);
+    if (w->uses >= WORKER_USES) worker_drop(w);
+    return;
+  }
+}
+
+static void worker_gone(pid_t pid, int wstat)
+{
+  (void)wstat;
+  for (size_t i = 0; i < sizeof workers / sizeof workers[0]; ++i)
+    if (workers[i].pid == pid) worker_drop(&workers[i]);
+}
+
+/* retires idle workers; the ms until the next one is due (-1: none) */
+static int worker_tick(time_t now)
+{
+  time_t next = 0;
+  for (size_t i = 0; i < sizeof workers / sizeof workers[0]; ++i) {
+    struct worker *w = &workers[i];
+    if (!w->pid || w->busy) continue;
+    if (w->idle + WORKER_IDLE <= now) { worker_drop(w); continue; }
+    if (!next || w->idle + WORKER_IDLE < next) next = w->idle + WORKER_IDLE;
+  }
+  return next ? (int)(next - now) * 1000 : -1;
+}
+
+static int tick(void)
+{
+  int a = cache_tick(), b = worker_tick(time(0));
+  return a == -1 ? b : b == -1 ? a : a < b ? a : b;
+}
+
 static pid_t start(int fdmess, const char *sender, const char *rcpt, int fdout, sa_t *report)
 {
   const char *host = strrchr(rcpt, '@') + 1; /* the driver checked the '@' */
@@ -127,6 +307,14 @@ static pid_t start(int fdmess, const char *sender, const char *rcpt, int fdout, 
     return 0;
   }
   e = remote.len ? 0 : cache_take(host);
+  if (useworkers) {
+    pid = worker_job(fdmess, host, sender, rcpt, fdout, e);
+    if (pid > 0) {
+      if (e) { close(e->fd); e->fd = -1; } /* the worker's now */
+      spawn_by_eof();
+      return pid;
+    }
+  }
   pid = fork();
   if (pid != 0) {
     if (pid > 0 && e) { close(e->fd); e->fd = -1; } /* the child's now */
@@ -205,7 +393,7 @@ nomem:
 
 int main(int argc, char **argv)
 {
-  spawn_hooks_t h = {start, finish, OUT_MAX};
+  spawn_hooks_t h = {start, finish, OUT_MAX, worker_ended};
   /* rspawn runs as qmailr, so a path from its environment cannot give
    * anybody more than qmailr's rights */
   const char *env = getenv("QMAILREMOTE");
@@ -216,7 +404,9 @@ int main(int argc, char **argv)
    * (then every delivery connects afresh, as qmail's always did) */
   if (!remote.len && socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, hb) == 0) {
     if (ndelay_on(hb[0]) == 0) {
-      spawn_on_extra(hb[0], on_handback, cache_tick);
+      spawn_on_extra(hb[0], on_handback, tick);
+      spawn_on_other(worker_gone);
+      useworkers = 1;
     } else {
       close(hb[0]);
       close(hb[1]);
@@ -227,6 +417,8 @@ int main(int argc, char **argv)
     int r = spawn_main(&h);
     for (size_t i = 0; i < CACHE_MAX; ++i)
       if (cache[i].fd != -1) conn_drop(&cache[i]);
+    for (size_t i = 0; i < sizeof workers / sizeof workers[0]; ++i)
+      if (workers[i].pid) worker_drop(&workers[i]);
     return r;
   }
 }

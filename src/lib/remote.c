@@ -1,6 +1,6 @@
 /* remote: the whole of qmail-remote (see qmail-remote(8)), which delivers
  * one message to one destination over SMTP.  Runs as qmailr: qmail-rspawn
- * runs this code in its forked child, without an exec.
+ * runs this code in its workers (remote_run), without an exec.
  *
  *   qmail-remote host sender recipient...   (message on stdin, seekable)
  *
@@ -19,6 +19,7 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +64,16 @@ static char ipstr[INET6_ADDRSTRLEN + 2]; /* the host we talk to, as text */
 static char outspace[1024];
 static buf_t bout = BUF_INIT(buf_write_op, 1, outspace, sizeof outspace);
 
+/* remote_run's way back once the result is written; 0 in qmail-remote */
+static jmp_buf *escape;
+
+/* the delivery is over: back to remote_run, or out of the program */
+static _Noreturn void end_run(void)
+{
+  if (escape) longjmp(*escape, 1);
+  _exit(0);
+}
+
 /* ---- results ------------------------------------------------------------ */
 
 /* one record: the letter, the parts (sanitised), the NUL */
@@ -76,7 +87,10 @@ static void record(char letter, const char *const *parts, size_t nparts)
     t.len = TEXT_MAX - 2;
     if (!sa_cats(&t, "...")) die_nomem();
   }
-  if (!sa_0(&t) || buf_put(&bout, t.s, t.len) == -1) _exit(0);
+  if (!sa_0(&t) || buf_put(&bout, t.s, t.len) == -1) {
+    sa_free(&t);
+    end_run();
+  }
   sa_free(&t);
 }
 
@@ -87,7 +101,7 @@ static _Noreturn void done4(char letter, const char *a, const char *b, const cha
   const char *p[4] = {a, b ? b : "", c ? c : "", d ? d : ""};
   record(letter, p, 4);
   buf_flush(&bout);
-  _exit(0);
+  end_run();
 }
 #define done(l, a, b, c) done4((l), (a), (b), (c), 0)
 #define temp(a, b, c) done('Z', (a), (b), (c))
@@ -420,6 +434,8 @@ typedef struct {
   char letter; /* record letter when refused */
   sa_t text;
 } rcpt_t;
+static rcpt_t results[1024];
+static size_t nres; /* entries of results the current run uses */
 
 /* 1: the session failed before the envelope; try another host */
 static int smtp(const char *sender, char **rcpt, rcpt_t *res, size_t nrcpt,
@@ -597,7 +613,7 @@ _Noreturn void remote_main(int argc, char **argv)
 {
   const char *host, *sender, *route;
   unsigned long port = 25;
-  static rcpt_t res[1024];
+  rcpt_t *res = results;
   size_t nrcpt, live = 0;
   unsigned long long msgsize;
   int eight, anydead = 0;
@@ -610,7 +626,8 @@ _Noreturn void remote_main(int argc, char **argv)
   host = argv[1];
   sender = argv[2];
   nrcpt = (size_t)(argc - 3);
-  if (nrcpt > sizeof res / sizeof res[0]) temp("Too many recipients at once. (#4.3.0)", 0, 0);
+  if (nrcpt > sizeof results / sizeof results[0]) temp("Too many recipients at once. (#4.3.0)", 0, 0);
+  nres = nrcpt;
   if (chdir(auto_qmail) == -1) temp("Unable to switch to the qmail home directory. (#4.3.0)", 0, 0);
   get_controls();
   if (bad_addr(sender)) perm("The sender address is not valid. (#5.1.7)", 0, 0);
@@ -729,4 +746,43 @@ _Noreturn void remote_main(int argc, char **argv)
   if (anydead && nhosts)
     temp(why.s, "/Some mail hosts were skipped: they timed out recently (see qmail-tcpto).", 0);
   temp(why.s, 0, 0);
+}
+
+/* Everything one run may have changed goes back to how a fresh process
+ * starts, so a worker's next delivery cannot see the last one's
+ * controls, hosts, recipients or connection. */
+static void run_reset(void)
+{
+  for (size_t i = 0; i < nres; ++i) {
+    sa_free(&results[i].text);
+    results[i].ok = 0;
+    results[i].letter = 0;
+  }
+  nres = 0;
+  nhosts = 0;
+  timeoutconnect = 60;
+  timeoutremote = 1200;
+  have_outip = 0;
+  if (have_routes) cmap_free(&routemap);
+  if (have_locals) cmap_free(&localmap);
+  have_routes = have_locals = 0;
+  memset(&cur, 0, sizeof cur);
+  reusing = lost_before_mail = 0;
+  buf_init(&bout, buf_write_op, 1, outspace, sizeof outspace);
+}
+
+void remote_run(int argc, char **argv)
+{
+  jmp_buf j;
+  run_reset();
+  if (setjmp(j) == 0) {
+    escape = &j;
+    remote_main(argc, argv);
+  }
+  escape = 0;
+  /* a connection handed back is the caller's copy now; ours goes */
+  if (sock != -1 && sock != reusefd) close(sock);
+  if (reusefd != -1) close(reusefd);
+  sock = reusefd = hbfd = -1;
+  run_reset();
 }

@@ -8,6 +8,12 @@
  * qmail-rspawn's child after it has closed everything but fds 0-2. */
 _Noreturn void remote_main(int argc, char **argv);
 
+/* the same delivery for a long-lived worker (qmail-rspawn): it returns
+ * once the records are written, with every descriptor it opened closed
+ * and its state as a fresh process has it; fds 0 and 1 stay open.  Out of
+ * memory still ends the process. */
+void remote_run(int argc, char **argv);
+
 /* Connection reuse (qmail-rspawn's cache, see qmail-rspawn(8)).  After a
  * message is accepted (2xx to the final dot), remote_main hands its open
  * SMTP connection back instead of QUIT: one datagram on the handback fd,

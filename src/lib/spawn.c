@@ -3,8 +3,9 @@
  * One poll() loop watches: the self-pipe (SIGCHLD), the command pipe (fd 0,
  * non-blocking), the result pipe (fd 1, non-blocking, only while results
  * wait to be written), one output pipe per running child and the
- * program's extra descriptor, if any (qmail-rspawn's connection cache).  A slot is
- * finished when its child has been reaped: its output pipe is then drained
+ * program's extra descriptor, if any (qmail-rspawn's connection cache).  A slot
+ * run by a worker (spawn_by_eof) is finished at its pipe's end of file;
+ * any other when its child has been reaped: its output pipe is then drained
  * without blocking (everything the child wrote is in it by then; output of
  * grandchildren that keep the pipe open is not waited for, so they cannot
  * hold a slot forever). */
@@ -31,6 +32,7 @@
 
 struct slot {
   bool busy;
+  bool byeof;  /* ends at the pipe's EOF: pid is a worker, not a child */
   pid_t pid;
   int fd;      /* read end of the output pipe, -1 once closed */
   sa_t out;
@@ -55,6 +57,9 @@ static sa_t field[3];
 static bool toolong;
 
 void spawn_on_other(void (*f)(pid_t, int)) { other = f; }
+
+static bool byeof;
+void spawn_by_eof(void) { byeof = true; }
 
 static int xfd = -1;
 static void (*xready)(void);
@@ -114,6 +119,23 @@ static void slot_close(struct slot *sl)
   sl->fd = -1;
 }
 
+/* the delivery in slot i is over: its report goes to qmail-send */
+static void slot_done(unsigned i, int w)
+{
+  struct slot *sl = &slots[i];
+  sa_t rep = SA_INIT;
+  if (sl->fd != -1) slot_read(sl);
+  slot_close(sl);
+  H->finish(w, sl->out.s ? sl->out.s : "", sl->out.len, &rep);
+  if (!rep.len && !sa_copys(&rep, "Zspawner produced no report. (#4.3.0)")) die_nomem();
+  queue_result(i, rep.s, rep.len);
+  sa_free(&rep);
+  sl->out.len = 0;
+  sl->busy = false;
+  --running;
+  if (sl->byeof && H->ended) H->ended(sl->pid);
+}
+
 static void reap(void)
 {
   for (;;) {
@@ -121,22 +143,10 @@ static void reap(void)
     unsigned i;
     pid_t pid = wait_nohang(&w);
     if (pid <= 0) return;
-    for (i = 0; i < limit; ++i) {
-      struct slot *sl = &slots[i];
-      sa_t rep = SA_INIT;
-      if (!sl->busy || sl->pid != pid) continue;
-      if (sl->fd != -1) slot_read(sl);
-      slot_close(sl);
-      H->finish(w, sl->out.s ? sl->out.s : "", sl->out.len, &rep);
-      if (!rep.len && !sa_copys(&rep, "Zspawner produced no report. (#4.3.0)")) die_nomem();
-      queue_result(i, rep.s, rep.len);
-      sa_free(&rep);
-      sl->out.len = 0;
-      sl->busy = false;
-      --running;
-      break;
-    }
-    if (i == limit && other) other(pid, w);
+    for (i = 0; i < limit; ++i)
+      if (slots[i].busy && !slots[i].byeof && slots[i].pid == pid) break;
+    if (i < limit) slot_done(i, w);
+    else if (other) other(pid, w);
   }
 }
 
@@ -186,11 +196,13 @@ static void dispatch(void)
     queue_text(s, "Zunable to make a pipe. (#4.3.0)");
     return;
   }
+  byeof = false;
   pid = H->start(fdm, sender, rcpt, p[1], &rep);
   close(fdm);
   close(p[1]);
   if (pid > 0) {
     sl->busy = true;
+    sl->byeof = byeof;
     sl->pid = pid;
     sl->fd = p[0];
     sl->out.len = 0;
@@ -316,7 +328,10 @@ int spawn_main(const spawn_hooks_t *h)
       } else {
         struct slot *sl = &slots[map[i]];
         /* the child may have been reaped by an earlier entry */
-        if (sl->busy && sl->fd == pf[i].fd && slot_read(sl)) slot_close(sl);
+        if (sl->busy && sl->fd == pf[i].fd && slot_read(sl)) {
+          slot_close(sl);
+          if (sl->byeof) slot_done(map[i], 0);
+        }
       }
     }
     /* SIGCHLD may have come while we were busy elsewhere */

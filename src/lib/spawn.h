@@ -26,7 +26,17 @@ typedef struct {
   void (*finish)(int wstat, const char *out, size_t len, sa_t *report);
   /* output kept per child; the rest is read and discarded */
   size_t outmax;
+  /* for deliveries start handed to a worker (see spawn_by_eof): called
+   * with the worker's pid once that delivery is over; may be null */
+  void (*ended)(pid_t worker);
 } spawn_hooks_t;
+
+/* Called by start instead of forking a child per delivery: the pid it
+ * returns is a long-lived worker of the program's own, which holds the
+ * write end of the output pipe for this one delivery.  The delivery is
+ * over when that pipe reaches end of file (finish then gets wait status
+ * 0); the worker's own death is reported through spawn_on_other. */
+void spawn_by_eof(void);
 
 /* runs the protocol until qmail-send closes the command pipe and every
  * child has been reported; cwd must be QMAILHOME.  Returns the exit code. */

@@ -178,6 +178,7 @@ class H(socketserver.StreamRequestHandler):
                 env.append(line.rstrip(b'\r\n')); self.w('250 ok')
             elif cmd == b'DATA':
                 if 'data-4xx' in m: self.w('451 ' + txt); continue
+                if 'slow-data' in m: time.sleep(5)
                 self.w('354 go')
                 parts = []
                 while True:
@@ -472,6 +473,43 @@ allsucc() {
 ok allsucc
 ok test "$(( $(conns) - c0 ))" -ge 4
 smode F ok
+
+# ---- qmail-rspawn's workers ---------------------------------------------------------
+# deliveries run in long-lived children of qmail-rspawn; killing them
+# (idle) loses nothing: the next delivery gets a fresh worker
+rspawn_main() {
+  local p e pp
+  for p in $(pgrep -x qmail-rspawn); do
+    e=$(readlink "/proc/$p/exe" 2>/dev/null)
+    pp=$(awk '{ print $4 }' "/proc/$p/stat" 2>/dev/null)
+    [ "$e" = "$Q/bin/qmail-rspawn" ] && [ "$(readlink "/proc/$pp/exe" 2>/dev/null)" != "$Q/bin/qmail-rspawn" ] && echo "$p"
+  done
+}
+rsp=$(rspawn_main)
+workers=$(pgrep -P "$rsp" | wc -l)
+ok test "$workers" -ge 1
+t_diag "qmail-rspawn has $workers worker(s)"
+ok test "$(stat -c %U "/proc/$(pgrep -P "$rsp" | head -n 1)")" = qtqmailr
+pkill -KILL -P "$rsp"
+n0=$(nmsg F)
+for i in 1 2; do inj "wk$i@reuse.test"; done
+ok wait_for 20 has F $((n0 + 2))
+# a worker killed in the middle of a delivery: reported as a temporary
+# failure, delivered on the retry (SIGALRM), exactly once
+smode F slow-data
+sleep 6 # the server reads its mode per connection: no cached one
+d0=$(logx 'deferral: .*qmail-remote')
+inj "wkill@reuse.test"
+ok wait_for 20 logn 'starting delivery [0-9]*: .* to remote wkill@reuse.test' 1
+sleep 1.5 # the worker waits for the server's answer to DATA now
+pkill -KILL -P "$rsp"
+ok wait_for 20 logn "deferral: .*qmail-remote" $((d0 + 1))
+smode F ok
+sendpid=$(for p in $(pgrep -x qmail-send); do [ "$(readlink "/proc/$p/exe")" = "$Q/bin/qmail-send" ] && echo "$p"; done)
+kill -ALRM $sendpid
+ok wait_for 20 bash -c "grep -l '^RCPT TO:<wkill' '$T'/s/F/msg.* 2>/dev/null | grep -q ."
+sleep 0.5
+is "$(grep -l '^RCPT TO:<wkill' "$T"/s/F/msg.* | wc -l)" 1 "killed worker's message delivered once"
 printf '%s\n' 'route.test:10.201.1.7:2525' >"$Q/control/smtproutes"
 
 # ---- queuelifetime ----------------------------------------------------------------
