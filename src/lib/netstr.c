@@ -27,7 +27,7 @@ static bool digit(size_t *n, char d, size_t max)
 int netstr_getlen(buf_t *b, size_t *len, size_t max)
 {
   size_t n = 0, ndig = 0;
-  char c;
+  char c = 0;
   for (;;) {
     int r = getc_(b, &c);
     if (r == -1) return -1;
@@ -55,7 +55,7 @@ int netstr_getlen(buf_t *b, size_t *len, size_t max)
 
 int netstr_getend(buf_t *b)
 {
-  char c;
+  char c = 0;
   int r = getc_(b, &c);
   if (r == -1) return -1;
   if (r == 0) {
