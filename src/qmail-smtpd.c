@@ -18,17 +18,16 @@
 #include <unistd.h>
 #include "auto.h"
 #include "buf.h"
-#include "cdbx.h"
 #include "control.h"
 #include "date.h"
 #include "die.h"
 #include "fdio.h"
 #include "num.h"
+#include "policy.h"
 #include "proc.h"
 #include "queue.h"
 #include "rcpt.h"
 #include "sa.h"
-#include "send_rewrite.h"
 #include "smtp.h"
 
 const char *PROG = "qmail-smtpd";
@@ -57,11 +56,8 @@ static buf_t bout = BUF_INIT(wr, 1, outspace, sizeof outspace);
 
 static const char *remoteip, *remotehost, *remoteinfo, *localip, *localhost, *relayclient,
     *bouncemail;
-static sa_t greeting, localiphost, rcpthosts_l, badmf_l, helo, sender, rcpts, line, addr, tmp,
-    logbuf;
-static cmap_t rcpthosts, badmf;
-static bool have_rcpthosts, rcptcheck = true;
-static rewrite_t rw = REWRITE_INIT;
+static sa_t greeting, helo, sender, rcpts, line, addr, tmp, logbuf;
+static policy_t pol = POLICY_INIT;
 
 static bool seenhelo, seenmail, badsender;
 static unsigned long nrcpt;
@@ -159,7 +155,6 @@ static void setup(void)
 {
   unsigned long u;
   const char *x;
-  sa_t rc = SA_INIT;
   if (chdir(auto_qmail) == -1) die_control();
   if (control_init() == -1) die_control();
   if (control_rldef(&greeting, "smtpgreeting", 1, 0) != 1 && !greeting.len) die_control();
@@ -168,20 +163,10 @@ static void setup(void)
   if (control_readint(&databytes, "databytes") == -1) die_control();
   x = env_get("DATABYTES");
   if (x && scan_ulong_all(x, &u)) databytes = u;
-  switch (control_readfile(&rcpthosts_l, "rcpthosts", 0)) {
+  switch (policy_load(&pol)) {
   case -1: die_control();
-  case 1: have_rcpthosts = true; break;
+  case -2: die_nomem_();
   }
-  if (cmap_init(&rcpthosts, &rcpthosts_l, 0) == -1) die_nomem_();
-  if (control_readfile(&badmf_l, "badmailfrom", 0) == -1) die_control();
-  if (cmap_init(&badmf, &badmf_l, 0) == -1) die_nomem_();
-  if (control_rldef(&localiphost, "localiphost", 1, 0) == -1) die_control();
-  switch (control_readline(&rc, "rcptcheck")) {
-  case -1: die_control();
-  case 1: if (rc.len && rc.s[0] == '0') rcptcheck = false; break;
-  }
-  sa_free(&rc);
-  if (rewrite_load(&rw) == -1) die_control();
 
   remoteip = envdef("TCPREMOTEIP", "unknown");
   remotehost = envdef("TCPREMOTEHOST", "unknown");
@@ -191,6 +176,8 @@ static void setup(void)
   relayclient = env_get("RELAYCLIENT");
   bouncemail = env_get("BOUNCEMAIL");
   if (bouncemail && !*bouncemail) bouncemail = 0;
+  pol.relayclient = relayclient;
+  pol.localip = localip;
 }
 
 /* ---- addresses ---- */
@@ -199,103 +186,48 @@ static void setup(void)
  * the literal becomes localiphost (before any other check) */
 static void localip_rewrite(sa_t *a)
 {
-  char ip[16];
-  size_t at = smtp_last_at(a->s, a->len);
-  if (at == a->len || !localiphost.len) return;
-  if (!smtp_ipv4_literal(a->s + at + 1, a->len - at - 1, ip) || strcmp(ip, localip) != 0) return;
-  a->len = at + 1;
-  if (!sa_cat(a, &localiphost) || !sa_0(a)) die_nomem_();
-  --a->len;
-}
-
-static bool badmailfrom(const sa_t *a)
-{
-  size_t at;
-  if (!badmf.n || !a->len) return false;
-  if (cmap_get(&badmf, a->s, a->len)) return true;
-  at = smtp_last_at(a->s, a->len);
-  return at < a->len && cmap_get(&badmf, a->s + at, a->len - at) != 0;
-}
-
-/* the domain (lowercased copy) in rcpthosts, as "domain" or ".suffix",
- * or in control/morercpthosts.cdb the same way */
-static int in_rcpthosts(const char *d, size_t len)
-{
-  static sa_t dom;
-  if (!sa_copyb(&dom, d, len)) die_nomem_();
-  sa_lower(&dom);
-  for (size_t i = 0; i < dom.len; i++) {
-    if (i > 0 && dom.s[i] != '.') continue;
-    if (cmap_get(&rcpthosts, dom.s + i, dom.len - i)) return 1;
-  }
-  for (size_t i = 0; i < dom.len; i++) {
-    int r;
-    if (i > 0 && dom.s[i] != '.') continue;
-    errno = 0;
-    r = cdbx_lookup("control/morercpthosts.cdb", dom.s + i, dom.len - i, 0);
-    if (r == -1 && errno != ENOENT) return -1;
-    if (r == 1) return 1;
-    if (r == 0 && errno == ENOENT) break;
-  }
-  return 0;
+  if (policy_localip(&pol, a) == -1) die_nomem_();
 }
 
 /* null if the recipient may be accepted, else the reply */
 static const char *relay_check(const sa_t *a)
 {
-  const char *why;
-  size_t at;
-  int r;
-  if (relayclient) return 0;
-  why = smtp_relay_trick(a->s, a->len);
-  if (why) {
+  const char *why = 0;
+  switch (policy_relay(&pol, a->s, a->len, &why)) {
+  case POLICY_OK: return 0;
+  case POLICY_TRICK:
     logs("refused rcpt <", a->s, ">: ", why);
     return "553 5.7.1 sorry, that address form is not accepted here (#5.7.1)\r\n";
-  }
-  at = smtp_last_at(a->s, a->len);
-  if (at == a->len) return 0; /* postmaster */
-  if (a->s[at + 1] == '[') {
+  case POLICY_LITERAL:
     logs("refused rcpt <", a->s, ">: address literal");
     return "553 5.7.1 sorry, I do not relay to address literals (#5.7.1)\r\n";
-  }
-  /* no rcpthosts at all counts as an empty one (qmail-control(5)): a
-   * forgotten file never makes an open relay */
-  r = have_rcpthosts ? in_rcpthosts(a->s + at + 1, a->len - at - 1) : 0;
-  if (r == -1) {
+  case POLICY_MRHERROR:
     logs("trouble reading morercpthosts.cdb");
     return "451 4.3.0 unable to read control/morercpthosts.cdb (#4.3.0)\r\n";
+  case POLICY_NOMEM: die_nomem_();
+  default:
+    logs("refused rcpt <", a->s, ">: domain not in rcpthosts");
+    return "553 5.7.1 sorry, that domain isn't in my list of allowed rcpthosts (#5.7.1)\r\n";
   }
-  if (r) return 0;
-  logs("refused rcpt <", a->s, ">: domain not in rcpthosts");
-  return "553 5.7.1 sorry, that domain isn't in my list of allowed rcpthosts (#5.7.1)\r\n";
 }
 
 /* recipient validation against users/rcptcheck.cdb, for addresses
  * qmail-send will deliver locally, qualified exactly as it will */
 static const char *rcpt_check(const sa_t *a)
 {
-  size_t at;
-  int r;
-  if (!rcptcheck) return 0;
-  r = rewrite_addr(&rw, a->s, a->len, &tmp);
-  if (r == -1) die_nomem_();
-  if (r == 0) return 0;
-  at = smtp_last_at(tmp.s, tmp.len);
-  if (at == 0) return 0; /* empty local part: qmail-lspawn's trash */
-  r = rcpt_lookup(RCPT_CDB, tmp.s, at);
-  if (r == 1) return 0;
-  if (r == -1) {
-    if (errno == ENOENT) return 0;
-    if (errno == EACCES) {
-      logs("cannot read ", RCPT_CDB, ": recipients not checked");
-      rcptcheck = false;
-      return 0;
-    }
+  switch (policy_rcpt(&pol, a->s, a->len)) {
+  case POLICY_RCPT_OK: return 0;
+  case POLICY_RCPT_OFF:
+    logs("cannot read ", RCPT_CDB, ": recipients not checked");
+    return 0;
+  case POLICY_RCPT_ERROR:
     logs("trouble reading ", RCPT_CDB);
     return "451 4.3.0 unable to check the recipient (#4.3.0)\r\n";
+  case POLICY_RCPT_NOMEM: die_nomem_();
+  default:
+    logs("refused rcpt <", a->s, ">: no such mailbox");
+    return "550 5.1.1 sorry, no mailbox here by that name (#5.1.1)\r\n";
   }
-  logs("refused rcpt <", a->s, ">: no such mailbox");
-  return "550 5.1.1 sorry, no mailbox here by that name (#5.1.1)\r\n";
 }
 
 /* ---- commands ---- */
@@ -388,7 +320,7 @@ static void smtp_mail(const char *arg, size_t len)
     return;
   }
   if (!sa_copy(&sender, &addr) || !sa_0(&sender)) die_nomem_();
-  badsender = badmailfrom(&addr);
+  badsender = policy_badmailfrom(&pol, addr.s, addr.len);
   seenmail = true;
   nrcpt = 0;
   rcpts.len = 0;
