@@ -56,7 +56,7 @@ SCRIPTS ?= $(patsubst src/%.sh,%,$(wildcard src/*.sh))
 UNITSRC := $(wildcard tests/unit/*_test.c)
 UNITS   := $(patsubst tests/unit/%.c,$(OBJ)/unit/%,$(UNITSRC))
 
-.PHONY: all check unit install clean fuzz progs
+.PHONY: all check unit install clean fuzz progs FORCE
 .SECONDARY:
 
 all: progs

@@ -1292,6 +1292,10 @@ int main(void)
   lockfd = open("lock/sendmutex", O_WRONLY | O_CLOEXEC);
   if (lockfd == -1) die_alert("cannot start: unable to open mutex", true);
   if (lock_exnb(lockfd) == -1) die_alert("cannot start: qmail-send is already running", false);
+  /* qmail-upq leaves this while files may sit in the wrong subdirectories:
+   * starting then would take half-moved messages for stale ones */
+  if (access("lock/upq", F_OK) == 0)
+    die_alert("cannot start: queue/lock/upq exists: qmail-upq has not finished, run it again", false);
   queuefd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (queuefd == -1) die_alert("cannot start: unable to open the queue directory", true);
   trig = open("lock/trigger", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
