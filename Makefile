@@ -98,6 +98,9 @@ $(O)/%: $(OBJ)/%.o $(OBJ)/libq.a $(O)/auto.o
 	$(CC) $(LDFLAGS) -o $@ $< $(O)/auto.o $(OBJ)/libq.a $(LIBS)
 
 $(addprefix $(O)/,$(STATIC_PROGS)): LDFLAGS := -static-pie -Wl,-z,relro,-z,now
+# libraries only one program needs are linked into that program only:
+# checkpassword verifies crypt(3) hashes (libxcrypt, Debian's libcrypt-dev)
+$(O)/checkpassword: LIBS += -lcrypt
 
 $(O)/%: src/%.sh $(O)/auto.settings
 	sed -e 's|@QMAILHOME@|$(QMAILHOME)|g' -e 's|@SPLIT@|$(SPLIT)|g' $< > $@.new && chmod 755 $@.new && mv $@.new $@

@@ -411,6 +411,18 @@ static void f_concincoming(const char *fn)
   say("\n");
 }
 
+static void f_concpop3(const char *fn)
+{
+  unsigned long u = 40;
+  int bad, r = read_num(fn, &u, &bad);
+  if (r == -1) return;
+  head(fn, r == 0);
+  printf("At most %lu POP3 sessions at once (tcpserver -c in the "
+         "qmail-pop3d run script; restart it after a change).", u);
+  bad_note(bad);
+  say("\n");
+}
+
 static void f_badmailfrom(const char *fn)
 {
   show_list(fn, 0, "SMTP refuses these envelope senders (@domain: the whole domain)",
@@ -577,6 +589,7 @@ static const struct {
   {"rcptcheck", f_rcptcheck},
   {"concurrencyincoming", f_concincoming},
   {"timeoutsmtpd", f_timeoutsmtpd},
+  {"concurrencypop3", f_concpop3},
   {"helohost", f_helohost},
   {"outgoingip", f_outgoingip},
   {"smtproutes", f_smtproutes},
