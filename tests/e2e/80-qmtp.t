@@ -19,8 +19,8 @@ ok "$A/bin/qmail-rcptcheck-rebuild"
 
 # what install/instance made for the two services
 for s in qmtpd qmqpd; do
-  ok test -f "$A/supervise/qmail-$s/run"
-  nok test -x "$A/supervise/qmail-$s/run"   # off until enabled
+  ok test -x "$A/supervise/qmail-$s/run"
+  ok test -e "$A/supervise/qmail-$s/down"   # off until svc -u
   ok sh -n "$A/supervise/qmail-$s/run"
   ok test -x "$A/supervise/qmail-$s/log/run"
 done
@@ -30,15 +30,12 @@ ok test -s "$A/tcpd/qmtp.cdb"
 ok test -s "$A/tcpd/qmqp.cdb"
 is "$(grep -v '^#' "$A/tcpd/qmqp")" "127.0.0.1:allow
 :deny" "tcpd/qmqp: only 127.0.0.1"
-mkdir -p "$T/sv"
-ok install/svc-link "$A" "$T/sv"
-nok test -e "$T/sv/qmail-qmtpd-${A#/}"
-# an admin's chmod +x survives a re-install
-chmod +x "$A/supervise/qmail-qmtpd/run"
+# an admin's removed down file stays removed after a re-install
+rm "$A/supervise/qmail-qmtpd/down"
 ok inst_reinstall "$A"
-ok test -x "$A/supervise/qmail-qmtpd/run"
-nok test -x "$A/supervise/qmail-qmqpd/run"
-chmod -x "$A/supervise/qmail-qmtpd/run"
+nok test -e "$A/supervise/qmail-qmtpd/down"
+ok test -e "$A/supervise/qmail-qmqpd/down"
+: >"$A/supervise/qmail-qmtpd/down"
 for b in qmail-qmtpd qmail-qmqpd qmail-qmqpc; do
   is "$(stat -c '%a %U' "$A/bin/$b")" "755 root" "bin/$b 0755 root"
 done
