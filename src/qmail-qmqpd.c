@@ -29,7 +29,7 @@ const char *PROG = "qmail-qmqpd";
 
 static qq_t qq;
 static bool qqopen;
-static qms_msg_t msg;
+static msgfilt_t msg;
 static sa_t env, sender, addr;
 
 static _Noreturn void drop(const char *what)
@@ -75,7 +75,7 @@ int main(int argc, char **argv)
   }
   qqopen = qq_open(&qq, true) == 0;
   if (!qqopen) qms_log("unable to start qmail-queue");
-  qms_msg_start(&msg, qqopen ? &qq : 0, false);
+  msgfilt_start(&msg, qqopen ? &qq : 0, false, qms_databytes);
   if (qqopen) qms_received(&qq, "QMQP");
   while (mlen) {
     ssize_t got = buf_feed(&qms_in);
@@ -85,12 +85,12 @@ int main(int argc, char **argv)
       drop("message");
     }
     take = (size_t)got < mlen ? (size_t)got : mlen;
-    qms_msg_put(&msg, buf_peek(&qms_in), take);
+    msgfilt_put(&msg, buf_peek(&qms_in), take);
     buf_skip(&qms_in, take);
     mlen -= take;
   }
   if (netstr_getend(&qms_in) == -1) drop("message");
-  qms_msg_end(&msg);
+  msgfilt_end(&msg);
 
   outer -= mtotal;
   if (outer > ENV_MAX) {

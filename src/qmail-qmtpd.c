@@ -40,7 +40,7 @@ const char *PROG = "qmail-qmtpd";
 static policy_t pol = POLICY_INIT;
 static qq_t qq;
 static bool qqopen;
-static qms_msg_t msg;
+static msgfilt_t msg;
 static sa_t sender, rlist, addr, rcpts, status;
 
 /* per-recipient results besides acceptance (0) */
@@ -199,7 +199,7 @@ static bool package(void)
 
   qqopen = qq_open(&qq, true) == 0;
   if (!qqopen) qms_log("unable to start qmail-queue");
-  qms_msg_start(&msg, qqopen ? &qq : 0, c == '\r');
+  msgfilt_start(&msg, qqopen ? &qq : 0, c == '\r', qms_databytes);
   if (qqopen) qms_received(&qq, "QMTP");
   while (len) {
     ssize_t got = buf_feed(&qms_in);
@@ -209,12 +209,12 @@ static bool package(void)
       drop("message");
     }
     take = (size_t)got < len ? (size_t)got : len;
-    qms_msg_put(&msg, buf_peek(&qms_in), take);
+    msgfilt_put(&msg, buf_peek(&qms_in), take);
     buf_skip(&qms_in, take);
     len -= take;
   }
   if (netstr_getend(&qms_in) == -1) drop("message");
-  qms_msg_end(&msg);
+  msgfilt_end(&msg);
 
   r = netstr_get(&qms_in, &sender, SENDER_MAX);
   if (r != 1) {

@@ -5,9 +5,9 @@
  *
  * Every message goes to qmail-queue through the qq client; the reply to
  * the final dot is sent only once qmail-queue has exited 0, and names the
- * queue id it reported.  Every input is bounded (CMD_MAX, RCPT_MAX,
- * HDRLINE_MAX, HDR_MAX, LINE_MAX, databytes): memory use does not depend on
- * what the client sends.  Nothing here needs privileges. */
+ * queue id it reported.  Every input is bounded (CMD_MAX, RCPT_MAX, and
+ * lib/msgfilt.h's header, line, hop and databytes limits): memory use does
+ * not depend on what the client sends.  Nothing here needs privileges. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -22,6 +22,7 @@
 #include "date.h"
 #include "die.h"
 #include "fdio.h"
+#include "msgfilt.h"
 #include "num.h"
 #include "policy.h"
 #include "proc.h"
@@ -37,12 +38,6 @@ const char *PROG = "qmail-smtpd";
 #define CMD_MAX 2048
 /* RFC 5321 4.5.3.1.8 asks for at least 100 */
 #define RCPT_MAX 1000
-/* one physical header line, all header lines together, any DATA line */
-#define HDRLINE_MAX ((unsigned long)64 << 10)
-#define HDR_MAX ((unsigned long)1 << 20)
-#define LINE_MAX_ ((unsigned long)1 << 20)
-/* Received and Delivered-To lines a message may carry */
-#define MAXHOPS 100
 
 static unsigned long timeout = 1200;
 static unsigned long databytes;
@@ -376,57 +371,9 @@ static void smtp_rcpt(const char *arg, size_t len)
 /* ---- DATA ---- */
 
 static qq_t qq;
-static char qbuf[BUF_SIZE];
-static size_t qlen;
-static unsigned long stored, hops, linelen, hdrbytes;
-static bool inhdr, discard;
-static const char *toobig;
-static char lstart[9];
+static msgfilt_t msg;
 
-static void qflush(void)
-{
-  if (qlen && !discard) qq_put(&qq, qbuf, qlen);
-  qlen = 0;
-}
-
-static void over(const char *why)
-{
-  if (!toobig) toobig = why;
-  discard = true;
-  qlen = 0;
-}
-
-static bool caseq(const char *s, const char *w, size_t n)
-{
-  for (size_t i = 0; i < n; i++) {
-    char c = s[i];
-    if (c >= 'A' && c <= 'Z') c = (char)(c - 'A' + 'a');
-    if (c != w[i]) return false;
-  }
-  return true;
-}
-
-/* one byte of the stored message (line ends already LF) */
-static void store(char c)
-{
-  if (discard) return;
-  if (databytes && ++stored > databytes) { over("databytes"); return; }
-  if (inhdr && ++hdrbytes > HDR_MAX) { over("header"); return; }
-  if (c == '\n') {
-    if (inhdr) {
-      if (linelen == 0) inhdr = false;
-      else if ((linelen >= 8 && caseq(lstart, "received", 8)) ||
-               (linelen >= 9 && caseq(lstart, "delivered", 9)))
-        ++hops;
-    }
-    linelen = 0;
-  } else {
-    if (linelen < sizeof lstart) lstart[linelen] = c;
-    if (++linelen > (inhdr ? HDRLINE_MAX : LINE_MAX_)) { over("line"); return; }
-  }
-  qbuf[qlen++] = c;
-  if (qlen == sizeof qbuf) qflush();
-}
+static void store(char c) { msgfilt_byte(&msg, c); }
 
 enum { S_SOL, S_MID, S_CR, S_DOT, S_DOTCR };
 
@@ -550,19 +497,12 @@ static void smtp_data(const char *arg, size_t len)
     return;
   }
   out("354 go ahead, end with <CRLF>.<CRLF>\r\n");
-  stored = hops = linelen = hdrbytes = 0;
-  inhdr = true;
-  discard = false;
-  toobig = 0;
-  qlen = 0;
+  msgfilt_start(&msg, &qq, false, databytes);
   received();
   blast();
-  qflush();
-  if (!toobig && hops > MAXHOPS) {
-    toobig = "hops";
-    discard = true;
-  }
-  if (discard) {
+  msgfilt_end(&msg);
+  if (msg.toobig) {
+    const char *toobig = msg.toobig;
     qq_close(&qq); /* no envelope: qmail-queue queues nothing */
     reset();
     if (!strcmp(toobig, "hops")) {
