@@ -5,29 +5,40 @@
  * lib/queue.c: qmail-smtpd, qmail-inject, sendmail, qmail-local forwards,
  * qmail-send's bounces) connects and passes, with SCM_RIGHTS, the read
  * ends of the two pipes it would otherwise have put on a qmail-queue's
- * fds 0 and 1.  For each connection a forked child takes the caller's uid
- * from SO_PEERCRED and runs exactly qmail-queue's code (lib/qqwrite.c),
- * then answers on the socket: the exit code, and the queue id after a 0.
+ * fds 0 and 1.  A worker takes the caller's uid from SO_PEERCRED and runs
+ * exactly qmail-queue's code (lib/qqwrite.c), then answers on the socket:
+ * the exit code, and the queue id after a 0.
  *
  * Why: on the virtual machines we measured, starting a dynamically linked
  * program costs about 0.6 ms of CPU (most of it glibc's CPU probing,
- * which traps to the hypervisor); a fork of this small process costs a
- * tenth of that.  Nothing else changes: the same checks, the same files,
- * the same fsyncs, the same exit codes, one process per message, so one
- * bad message cannot disturb another.  The parent never reads a byte a
- * client sent.
+ * which traps to the hypervisor); even a fork and exit per message cost
+ * more CPU than the message's own work, fsyncs aside.  Nothing else
+ * changes: the same checks, the same files, the same fsyncs, the same
+ * exit codes.  The parent never reads a byte a client sent.
+ *
+ * Workers: children forked as needed (at most MAXCHILD), each queueing
+ * one message at a time.  The parent accepts a connection and passes it
+ * to an idle worker in one datagram on the worker's job socket; the worker
+ * answers with one byte there when that connection is done.  A worker
+ * goes on to another message only after a success, from which qqwrite
+ * returns with nothing of the message left open or pending; any failure
+ * ends the worker (qqwrite exits with qmail-queue's code), so each message
+ * starts as a fresh process would, save for the pid.  A worker retires
+ * after WORKER_USES messages or WORKER_IDLE seconds without one.
  *
  * The socket is as open as bin/qmail-queue, which anyone may run: mode
  * 0666 in a directory only qmailq (and root) can write, so nobody else
  * can put a socket of their own there.  When this daemon is not running
- * (delivery stopped, too many children, an old socket left behind), the
+ * (delivery stopped, too many workers, an old socket left behind), the
  * client finds nobody listening and execs bin/qmail-queue as before.
  *
  * It stops with the delivery service: qmail-start is its parent and
  * becomes qmail-send, and when getppid() changes (checked every second)
  * this exits.  A death signal cannot do it: qmail-send's uid may not
- * signal ours.  Children in progress finish. */
+ * signal ours.  Workers finish the message in hand, then see their job
+ * socket's end of file and exit. */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -35,6 +46,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 #include "auto.h"
 #include "die.h"
@@ -47,9 +59,11 @@
 const char *PROG = "qmail-queued";
 
 #define SOCKET "sock/qmail-queue"
-/* children at once; beyond this the backlog fills and clients fall back
+/* workers at once; beyond this the backlog fills and clients fall back
  * to exec'ing qmail-queue themselves */
 #define MAXCHILD 200
+#define WORKER_USES 1000
+#define WORKER_IDLE 30
 /* a client has this long to pass its pipes */
 #define PASSTIME 60000
 
@@ -75,8 +89,9 @@ static void lookup(const char *name, uid_t *uid)
   if (ids_user(name, uid, &g) == -1) *uid = (uid_t)-1;
 }
 
-/* in the child: the pipes, the caller, then qmail-queue's work */
-static _Noreturn void serve(int c)
+/* in a worker: the pipes, the caller, then qmail-queue's work; returns
+ * only when the message is queued */
+static void serve(int c)
 {
   struct pollfd p = {.fd = c, .events = POLLIN};
   struct ucred cred;
@@ -111,14 +126,116 @@ static _Noreturn void serve(int c)
   qqwrite(cred.uid, invoked_how(cred.uid), c);
 }
 
+struct worker {
+  pid_t pid;   /* 0: free entry */
+  int js;      /* our end of its job socket */
+  bool busy;
+  unsigned uses;
+  time_t idle; /* since when it waits */
+};
+static struct worker workers[MAXCHILD];
+
+static void worker_drop(struct worker *w)
+{
+  /* end of file on its socket: it exits when its message is done */
+  close(w->js);
+  w->pid = 0;
+}
+
+/* fd 3 is the job socket; 0 and 1 are /dev/null between messages */
+static _Noreturn void worker_main(void)
+{
+  int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (nul == -1) _exit(111);
+  for (;;) {
+    int fds[FD_PASS_MAX], n;
+    char byte;
+    ssize_t r = fd_recv(3, &byte, 1, fds, FD_PASS_MAX, &n, 0);
+    if (r == -1 && errno == EINTR) continue;
+    if (r <= 0) _exit(0);
+    if (n != 1) _exit(111); /* from our parent: a bug */
+    serve(fds[0]);
+    close(fds[0]);
+    if (fd_copy(0, nul) == -1 || fd_copy(1, nul) == -1) _exit(111);
+    byte = 0;
+    if (write(3, &byte, 1) != 1) _exit(0);
+  }
+}
+
+static struct worker *worker_new(int s)
+{
+  struct worker *w = 0;
+  int sv[2];
+  pid_t pid;
+  for (size_t i = 0; i < MAXCHILD; ++i)
+    if (!workers[i].pid) { w = &workers[i]; break; }
+  if (!w) return 0;
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) return 0;
+  pid = fork();
+  if (pid == -1) {
+    close(sv[0]);
+    close(sv[1]);
+    return 0;
+  }
+  if (pid == 0) {
+    /* nothing of ours but stderr and the job socket */
+    int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+    close(s);
+    sig_default(SIGCHLD);
+    sig_default(SIGPIPE);
+    if (nul == -1 || fd_copy(0, nul) == -1 || fd_copy(1, nul) == -1 ||
+        fd_move(3, sv[1]) == -1 || close_range(4, ~0U, 0) == -1)
+      _exit(111);
+    worker_main();
+  }
+  close(sv[1]);
+  w->pid = pid;
+  w->js = sv[0];
+  w->busy = false;
+  w->uses = 0;
+  w->idle = time(0);
+  return w;
+}
+
+/* passes the connection to an idle worker, a new one if none waits */
+static bool worker_job(int s, int c)
+{
+  char byte = 0;
+  for (int tries = 0; tries < 2; ++tries) {
+    struct worker *w = 0;
+    for (size_t i = 0; i < MAXCHILD; ++i)
+      if (workers[i].pid && !workers[i].busy) { w = &workers[i]; break; }
+    if (!w && !(w = worker_new(s))) return false;
+    if (fd_send(w->js, &byte, 1, &c, 1, MSG_DONTWAIT | MSG_NOSIGNAL) == 1) {
+      w->busy = true;
+      ++w->uses;
+      return true;
+    }
+    worker_drop(w); /* it died */
+  }
+  return false;
+}
+
+/* a busy worker's socket is readable: done, or dead */
+static void worker_done(struct worker *w, time_t now)
+{
+  char byte;
+  if (read(w->js, &byte, 1) != 1 || w->uses >= WORKER_USES) {
+    worker_drop(w);
+    return;
+  }
+  w->busy = false;
+  w->idle = now;
+}
+
 int main(int argc, char **argv)
 {
   struct sockaddr_un sa;
-  struct pollfd p;
+  static struct pollfd p[1 + MAXCHILD];
+  static struct worker *polled[1 + MAXCHILD];
   sigset_t chld, none;
   const struct timespec second = {1, 0};
   pid_t parent = getppid();
-  unsigned children = 0;
   int s;
 
   (void)argv;
@@ -148,33 +265,51 @@ int main(int argc, char **argv)
 
   for (;;) {
     int wstat, c, r;
-    pid_t pid;
-    while (children && wait_nohang(&wstat) > 0) children--;
-    p.fd = s;
-    p.events = POLLIN;
+    nfds_t n = 0;
+    unsigned busy = 0;
+    time_t now = time(0);
+    /* the dead are known by their sockets; this only reaps them */
+    while (wait_nohang(&wstat) > 0) {}
     if (getppid() != parent) _exit(0);
-    /* at the limit, wait for a child only */
-    r = ppoll(&p, children < MAXCHILD ? 1 : 0, &second, &none);
+    for (size_t i = 0; i < MAXCHILD; ++i) {
+      struct worker *w = &workers[i];
+      if (!w->pid) continue;
+      if (!w->busy) {
+        if (w->idle + WORKER_IDLE <= now) worker_drop(w);
+        continue;
+      }
+      busy++;
+      polled[n] = w;
+      p[n].fd = w->js;
+      p[n++].events = POLLIN;
+    }
+    /* with every worker busy, wait for one only */
+    if (busy < MAXCHILD) {
+      polled[n] = 0;
+      p[n].fd = s;
+      p[n++].events = POLLIN;
+    }
+    r = ppoll(p, n, &second, &none);
     if (r == -1 && errno != EINTR) die_sys(111, "unable to poll");
     if (r <= 0) continue;
-    c = accept4(s, 0, 0, SOCK_CLOEXEC);
-    if (c == -1) {
-      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
-        ppoll(0, 0, &(struct timespec){0, 100000000}, &none);
-      continue;
+    now = time(0);
+    for (nfds_t i = 0; i < n; ++i) {
+      if (!p[i].revents) continue;
+      if (polled[i]) {
+        worker_done(polled[i], now);
+        continue;
+      }
+      c = accept4(s, 0, 0, SOCK_CLOEXEC);
+      if (c == -1) {
+        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+          ppoll(0, 0, &(struct timespec){0, 100000000}, &none);
+        continue;
+      }
+      if (!worker_job(s, c)) { /* no go-ahead: the client runs qmail-queue itself */
+        char byte = QQ_NOMEM;
+        (void)!write(c, &byte, 1);
+      }
+      close(c);
     }
-    pid = fork();
-    if (pid == 0) {
-      close(s);
-      sig_default(SIGCHLD);
-      sig_default(SIGPIPE);
-      serve(c);
-    }
-    if (pid == -1) { /* no go-ahead: the client runs qmail-queue itself */
-      char byte = QQ_NOMEM;
-      (void)!write(c, &byte, 1);
-    } else
-      children++;
-    close(c);
   }
 }

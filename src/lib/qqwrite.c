@@ -301,5 +301,6 @@ void qqwrite(uid_t uid, const char *how, int reply)
   sync_dir(todofn, QQ_WRITE);
   trigger_pull("lock/trigger");
   report_id((unsigned long)st.st_ino);
-  _exit(0);
+  alarm(0);
+  replyfd = -1;
 }

@@ -27,11 +27,14 @@ enum {
  * uid (how: "by alias", "from network", "for bounce", or 0 for "by uid
  * N").  Clears the signal mask, catches SIGALRM (a day's deadline),
  * ignores SIGPIPE and SIGXFSZ, sets the umask; fds 0-2 must be open.
- * Never returns: exits with qmail-queue's code.  The answer also goes to
- * reply if it is not -1 (qmail-queued's client socket): one byte, the exit
- * code, and after a 0 the queue id and our pid, each in decimal and ended
- * by a NUL; a caller that reads nothing at all knows the process crashed.  With reply -1 the id
- * goes to fd 7 if that is a pipe. */
-_Noreturn void qqwrite(uid_t uid, const char *how, int reply);
+ * Returns only when the message is queued, with the alarm off; on any
+ * failure it exits with qmail-queue's code, leaving nothing behind.  The
+ * answer also goes to reply if it is not -1 (qmail-queued's client
+ * socket): one byte, the exit code, and after a 0 the queue id and our
+ * pid, each in decimal and ended by a NUL; a caller that reads nothing at
+ * all knows the process crashed.  With reply -1 the id goes to fd 7 if
+ * that is a pipe.  Fds 0 and 1 are left as they were; a caller that goes
+ * on to another message closes them first. */
+void qqwrite(uid_t uid, const char *how, int reply);
 
 #endif

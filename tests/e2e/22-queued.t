@@ -21,7 +21,8 @@ wipe() { find "$Q/queue/mess" "$Q/queue/intd" "$Q/queue/todo" "$Q/queue/pid" -ty
 # client MODE: a qmail-queued client in Python, run as $U.  Prints the
 # answer as "code id pid" (or "none" when the socket closed without one).
 # MODE: ok (message and envelope), nofds, threefds, silent (connect, say
-# nothing, close), short (envelope without its final NUL)
+# nothing, close), short (envelope without its final NUL), slow (the
+# envelope only after 3 seconds)
 cat >"$D/client.py" <<'EOF'
 import os, socket, sys
 mode, path = sys.argv[1], sys.argv[2]
@@ -44,7 +45,14 @@ else:
     socket.send_fds(s, [b"\0"], fds)
     os.close(mr); os.close(er)
     os.write(mw, msg); os.close(mw)
-    os.write(ew, env); os.close(ew)
+    if mode == "slow":
+        import time
+        time.sleep(3)
+    try:
+        os.write(ew, env)
+    except BrokenPipeError:  # the worker is gone
+        pass
+    os.close(ew)
 ans = b""
 while True:
     b = s.recv(100)
@@ -52,7 +60,7 @@ while True:
         break
     ans += b
 # the go-ahead comes first, once the child holds the pipes
-if mode in ("ok", "short") and ans[:1] != b"K":
+if mode in ("ok", "short", "slow") and ans[:1] != b"K":
     print("no go-ahead")
     sys.exit(0)
 if ans[:1] == b"K":
@@ -93,6 +101,41 @@ is "$(files)" "" "no file left behind by any of them"
 ok kill -0 $qd
 read -r code id pid <<<"$(client ok)"
 is "$code" 0 "the daemon still serves after them"
+wipe
+
+# workers: one queues message after message; a failure ends it; a slow
+# client holds only its own worker; a worker killed mid-message costs
+# only that message
+read -r code id pid1 <<<"$(client ok)"
+read -r code id pid2 <<<"$(client ok)"
+is "$pid2" "$pid1" "a worker queues one message after another"
+is "$(client short)" "54" "a message that fails (54) ..."
+read -r code id pid3 <<<"$(client ok)"
+is "$code" 0 "... and the next is queued"
+nok test "$pid3" = "$pid1" "... by a new worker: a failure ends its worker"
+wipe
+client slow >"$D/slow.out" &
+slow=$!
+sleep 1
+read -r code id pid4 <<<"$(client ok)"
+is "$code" 0 "a message queued while another client is slow"
+ok kill -0 $slow
+wait $slow
+read -r code id pid5 <"$D/slow.out"
+is "$code" 0 "the slow client's message is queued too"
+nok test "$pid4" = "$pid5" "by two workers"
+is "$(files | wc -l)" 6 "both messages are complete"
+wipe
+client slow >"$D/slow.out" &
+slow=$!
+sleep 1
+busy=$(for p in $(pgrep -P $qd); do ls -l "/proc/$p/fd" 2>/dev/null | grep -q '/queue/' && echo $p; done)
+ok test -n "$busy"
+kill -KILL $busy
+wait $slow
+is "$(cat "$D/slow.out")" "none" "a worker killed mid-message: its client gets no answer"
+read -r code id pid6 <<<"$(client ok)"
+is "$code" 0 "the daemon serves on"
 wipe
 
 # the qq client of every injector uses the socket first: with
