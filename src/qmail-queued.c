@@ -23,7 +23,7 @@
  * goes on to another message only after a success, from which qqwrite
  * returns with nothing of the message left open or pending; any failure
  * ends the worker (qqwrite exits with qmail-queue's code), so each message
- * starts as a fresh process would, save for the pid.  A worker retires
+ * starts as a fresh process would, in a fresh thread.  A worker retires
  * after WORKER_USES messages or WORKER_IDLE seconds without one.
  *
  * The socket is as open as bin/qmail-queue, which anyone may run: mode
@@ -40,6 +40,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <string.h>
@@ -142,7 +143,18 @@ static void worker_drop(struct worker *w)
   w->pid = 0;
 }
 
-/* fd 3 is the job socket; 0 and 1 are /dev/null between messages */
+static void *serve_thread(void *arg)
+{
+  serve(*(int *)arg);
+  return 0;
+}
+
+/* fd 3 is the job socket; 0 and 1 are /dev/null between messages.  Each
+ * message is queued in a thread of its own: its thread id, drawn from the
+ * pids' number space, is the message's "qp", so that two messages queued
+ * at the same time never share one, as with a process per message.  A
+ * worker that cannot start a thread ends, and the client, with no
+ * go-ahead, runs qmail-queue itself. */
 static _Noreturn void worker_main(void)
 {
   int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -154,7 +166,10 @@ static _Noreturn void worker_main(void)
     if (r == -1 && errno == EINTR) continue;
     if (r <= 0) _exit(0);
     if (n != 1) _exit(111); /* from our parent: a bug */
-    serve(fds[0]);
+    {
+      pthread_t t;
+      if (pthread_create(&t, 0, serve_thread, &fds[0]) != 0 || pthread_join(t, 0) != 0) _exit(111);
+    }
     close(fds[0]);
     if (fd_copy(0, nul) == -1 || fd_copy(1, nul) == -1) _exit(111);
     byte = 0;

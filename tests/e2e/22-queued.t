@@ -106,13 +106,19 @@ wipe
 # workers: one queues message after message; a failure ends it; a slow
 # client holds only its own worker; a worker killed mid-message costs
 # only that message
+workers() { pgrep -P $qd | sort; }
 read -r code id pid1 <<<"$(client ok)"
+w1=$(workers)
 read -r code id pid2 <<<"$(client ok)"
-is "$pid2" "$pid1" "a worker queues one message after another"
+is "$(workers)" "$w1" "a worker queues one message after another"
+is "$(printf '%s\n' "$w1" | wc -l)" 1 "... one worker for messages one after another"
+nok test "$pid2" = "$pid1" "... each message with a qp of its own (its thread's id)"
+for i in 1 2 3 4 5 6 7 8; do client ok; done | awk '{ print $3 }' >"$D/qps"
+is "$(sort -u "$D/qps" | wc -l) $(workers)" "8 $w1" "eight messages by one worker: eight different qps"
 is "$(client short)" "54" "a message that fails (54) ..."
 read -r code id pid3 <<<"$(client ok)"
 is "$code" 0 "... and the next is queued"
-nok test "$pid3" = "$pid1" "... by a new worker: a failure ends its worker"
+nok test "$(workers)" = "$w1" "... by a new worker: a failure ends its worker"
 wipe
 client slow >"$D/slow.out" &
 slow=$!
@@ -120,10 +126,10 @@ sleep 1
 read -r code id pid4 <<<"$(client ok)"
 is "$code" 0 "a message queued while another client is slow"
 ok kill -0 $slow
+ok test "$(workers | wc -l)" -ge 2
 wait $slow
 read -r code id pid5 <"$D/slow.out"
 is "$code" 0 "the slow client's message is queued too"
-nok test "$pid4" = "$pid5" "by two workers"
 is "$(files | wc -l)" 6 "both messages are complete"
 wipe
 client slow >"$D/slow.out" &
