@@ -118,6 +118,31 @@ ok hashed
 ok inst_reinstall
 tree
 
+# run scripts: an unedited one is replaced (quietly), an edited one kept
+# with the new version beside it, and a warning
+run=$Q/supervise/qmail-smtpd/run
+orig=$(cat "$run")
+ok test -f "$Q/supervise/qmail-smtpd/.run.installed"
+ok inst_reinstall
+is "$(cat "$run")" "$orig" "re-run: the unedited run script as before"
+ok test ! -e "$run.new"
+nok grep -q warning "$T/.install.$(basename "$Q")"
+sed -i 's/^exec /# site: rblsmtpd added here\nexec /' "$run"
+edited=$(cat "$run")
+ok inst_reinstall
+is "$(cat "$run")" "$edited" "re-run: an edited run script is kept"
+is "$(cat "$run.new")" "$orig" "... with this version's beside it as run.new"
+like "$(cat "$T/.install.$(basename "$Q")")" "warning: kept $run, which was edited; this version's is $run.new" \
+  "... and a warning"
+ok test -x "$run.new"
+mv -f "$run.new" "$run"
+ok inst_reinstall
+is "$(cat "$run")" "$orig" "back to the installed version: replaced quietly again"
+ok test ! -e "$run.new"
+echo '# site edit' >>"$Q/tcpd/smtp.build"
+ok inst_reinstall
+ok grep -q '# site edit' "$Q/tcpd/smtp.build"
+
 # a second instance with POSTMASTER set forwards the alias addresses
 export POSTMASTER=admin@example.test
 ok inst_new second
