@@ -56,6 +56,7 @@
 #include "prot.h"
 #include "qqwrite.h"
 #include "queue.h"
+#include "workers.h"
 
 const char *PROG = "qmail-queued";
 
@@ -127,22 +128,6 @@ static void serve(int c)
   qqwrite(cred.uid, invoked_how(cred.uid), c);
 }
 
-struct worker {
-  pid_t pid;   /* 0: free entry */
-  int js;      /* our end of its job socket */
-  bool busy;
-  unsigned uses;
-  time_t idle; /* since when it waits */
-};
-static struct worker workers[MAXCHILD];
-
-static void worker_drop(struct worker *w)
-{
-  /* end of file on its socket: it exits when its message is done */
-  close(w->js);
-  w->pid = 0;
-}
-
 static void *serve_thread(void *arg)
 {
   serve(*(int *)arg);
@@ -177,77 +162,34 @@ static _Noreturn void worker_main(void)
   }
 }
 
-static struct worker *worker_new(int s)
+/* a new worker: nothing of ours but stderr and the job socket (3) */
+static void worker_child(int js)
 {
-  struct worker *w = 0;
-  int sv[2];
-  pid_t pid;
-  for (size_t i = 0; i < MAXCHILD; ++i)
-    if (!workers[i].pid) { w = &workers[i]; break; }
-  if (!w) return 0;
-  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) return 0;
-  pid = fork();
-  if (pid == -1) {
-    close(sv[0]);
-    close(sv[1]);
-    return 0;
-  }
-  if (pid == 0) {
-    /* nothing of ours but stderr and the job socket */
-    int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
-    close(s);
-    sig_default(SIGCHLD);
-    sig_default(SIGPIPE);
-    if (nul == -1 || fd_copy(0, nul) == -1 || fd_copy(1, nul) == -1 ||
-        fd_move(3, sv[1]) == -1 || close_range(4, ~0U, 0) == -1)
-      _exit(111);
-    worker_main();
-  }
-  close(sv[1]);
-  w->pid = pid;
-  w->js = sv[0];
-  w->busy = false;
-  w->uses = 0;
-  w->idle = time(0);
-  return w;
+  int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+  sig_default(SIGCHLD);
+  sig_default(SIGPIPE);
+  if (nul == -1 || fd_copy(0, nul) == -1 || fd_copy(1, nul) == -1 || fd_move(3, js) == -1 ||
+      close_range(4, ~0U, 0) == -1)
+    _exit(111);
+  worker_main();
 }
 
-/* passes the connection to an idle worker, a new one if none waits */
-static bool worker_job(int s, int c)
-{
-  char byte = 0;
-  for (int tries = 0; tries < 2; ++tries) {
-    struct worker *w = 0;
-    for (size_t i = 0; i < MAXCHILD; ++i)
-      if (workers[i].pid && !workers[i].busy) { w = &workers[i]; break; }
-    if (!w && !(w = worker_new(s))) return false;
-    if (fd_send(w->js, &byte, 1, &c, 1, MSG_DONTWAIT | MSG_NOSIGNAL) == 1) {
-      w->busy = true;
-      ++w->uses;
-      return true;
-    }
-    worker_drop(w); /* it died */
-  }
-  return false;
-}
+static worker_t slots[MAXCHILD];
+static workers_t workers = {slots, MAXCHILD, WORKER_USES, WORKER_IDLE, worker_child};
 
 /* a busy worker's socket is readable: done, or dead */
-static void worker_done(struct worker *w, time_t now)
+static void worker_done(worker_t *w)
 {
   char byte;
-  if (read(w->js, &byte, 1) != 1 || w->uses >= WORKER_USES) {
-    worker_drop(w);
-    return;
-  }
-  w->busy = false;
-  w->idle = now;
+  if (read(w->js, &byte, 1) != 1) workers_drop(w);
+  else workers_done(&workers, w);
 }
 
 int main(int argc, char **argv)
 {
   struct sockaddr_un sa;
   static struct pollfd p[1 + MAXCHILD];
-  static struct worker *polled[1 + MAXCHILD];
+  static worker_t *polled[1 + MAXCHILD];
   sigset_t chld, none;
   const struct timespec second = {1, 0};
   pid_t parent = getppid();
@@ -281,25 +223,18 @@ int main(int argc, char **argv)
   for (;;) {
     int wstat, c, r;
     nfds_t n = 0;
-    unsigned busy = 0;
-    time_t now = time(0);
     /* the dead are known by their sockets; this only reaps them */
     while (wait_nohang(&wstat) > 0) {}
     if (getppid() != parent) _exit(0);
+    workers_tick(&workers, time(0));
     for (size_t i = 0; i < MAXCHILD; ++i) {
-      struct worker *w = &workers[i];
-      if (!w->pid) continue;
-      if (!w->busy) {
-        if (w->idle + WORKER_IDLE <= now) worker_drop(w);
-        continue;
-      }
-      busy++;
-      polled[n] = w;
-      p[n].fd = w->js;
+      if (!slots[i].pid || !slots[i].busy) continue;
+      polled[n] = &slots[i];
+      p[n].fd = slots[i].js;
       p[n++].events = POLLIN;
     }
     /* with every worker busy, wait for one only */
-    if (busy < MAXCHILD) {
+    if (n < MAXCHILD) {
       polled[n] = 0;
       p[n].fd = s;
       p[n++].events = POLLIN;
@@ -307,11 +242,11 @@ int main(int argc, char **argv)
     r = ppoll(p, n, &second, &none);
     if (r == -1 && errno != EINTR) die_sys(111, "unable to poll");
     if (r <= 0) continue;
-    now = time(0);
     for (nfds_t i = 0; i < n; ++i) {
+      char byte = 0;
       if (!p[i].revents) continue;
       if (polled[i]) {
-        worker_done(polled[i], now);
+        worker_done(polled[i]);
         continue;
       }
       c = accept4(s, 0, 0, SOCK_CLOEXEC);
@@ -320,8 +255,9 @@ int main(int argc, char **argv)
           ppoll(0, 0, &(struct timespec){0, 100000000}, &none);
         continue;
       }
-      if (!worker_job(s, c)) { /* no go-ahead: the client runs qmail-queue itself */
-        char byte = QQ_NOMEM;
+      if (!workers_job(&workers, &byte, 1, &c, 1)) {
+        /* no go-ahead: the client runs qmail-queue itself */
+        byte = QQ_NOMEM;
         (void)!write(c, &byte, 1);
       }
       close(c);

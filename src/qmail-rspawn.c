@@ -25,6 +25,7 @@
 #include "remote.h"
 #include "sa.h"
 #include "spawn.h"
+#include "workers.h"
 
 const char *PROG = "qmail-rspawn";
 
@@ -125,29 +126,17 @@ static struct conn *cache_take(const char *host)
  * with the message, the output pipe and maybe a cached connection as
  * SCM_RIGHTS.  The worker ends the delivery by closing the output pipe.
  * A worker retires after WORKER_USES deliveries (bounding what one run
- * could leave behind) or WORKER_IDLE seconds without work. */
+ * could leave behind) or WORKER_IDLE seconds without work.  The pool is
+ * lib/workers. */
 #define WORKER_USES 200
 #define WORKER_IDLE 30
 #define JOB_MAX (sizeof(remote_conn_t) + 256 + 2 * 4000 + 8)
 
-struct worker {
-  pid_t pid;   /* 0: free entry */
-  int js;      /* our end of its job socket */
-  int busy;
-  unsigned uses;
-  time_t idle; /* since when it waits */
-};
-static struct worker workers[255];
+static worker_t slots[255];
+static void worker_child(int js);
+static workers_t workers = {slots, sizeof slots / sizeof slots[0], WORKER_USES, WORKER_IDLE,
+                            worker_child};
 static int useworkers; /* the built-in qmail-remote, with a handback socket */
-
-static void worker_drop(struct worker *w)
-{
-  /* end of file on its socket: it exits when its delivery is done */
-  if (w->js != -1) close(w->js);
-  w->js = -1;
-  w->pid = 0;
-  w->busy = 0;
-}
 
 static _Noreturn void worker_main(int js, int handback)
 {
@@ -184,42 +173,20 @@ static _Noreturn void worker_main(int js, int handback)
   }
 }
 
-static struct worker *worker_new(void)
+/* a new worker: only stderr, the handback socket (3) and the job socket
+ * (4) stay; 0 and 1, qmail-send's pipes, must not stay open here: they
+ * become /dev/null until a job brings its own */
+static void worker_child(int js)
 {
-  struct worker *w = 0;
-  int sv[2];
-  pid_t pid;
-  for (size_t i = 0; i < sizeof workers / sizeof workers[0]; ++i)
-    if (!workers[i].pid) { w = &workers[i]; break; }
-  if (!w) return 0;
-  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) return 0;
-  pid = fork();
-  if (pid == -1) {
-    close(sv[0]);
-    close(sv[1]);
-    return 0;
-  }
-  if (pid == 0) {
-    /* only stderr, the handback socket (3) and the job socket (4) stay;
-     * 0 and 1, qmail-send's pipes, must not stay open here: they become
-     * /dev/null until a job brings its own */
-    int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
-    int h = hb[1] == -1 ? -1 : fcntl(hb[1], F_DUPFD_CLOEXEC, 10);
-    int j = fcntl(sv[1], F_DUPFD_CLOEXEC, 10);
-    spawn_child_reset();
-    if (nul == -1 || j == -1 || fd_copy(0, nul) == -1 || fd_copy(1, nul) == -1 ||
-        fd_move(4, j) == -1 || (h != -1 && fd_move(3, h) == -1) ||
-        (h == -1 && close(3) == -1 && errno != EBADF) || close_range(5, ~0U, 0) == -1)
-      _exit(111);
-    worker_main(4, h != -1 ? 3 : -1);
-  }
-  close(sv[1]);
-  w->pid = pid;
-  w->js = sv[0];
-  w->busy = 0;
-  w->uses = 0;
-  w->idle = time(0);
-  return w;
+  int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+  int h = hb[1] == -1 ? -1 : fcntl(hb[1], F_DUPFD_CLOEXEC, 10);
+  int j = fcntl(js, F_DUPFD_CLOEXEC, 10);
+  spawn_child_reset();
+  if (nul == -1 || j == -1 || fd_copy(0, nul) == -1 || fd_copy(1, nul) == -1 ||
+      fd_move(4, j) == -1 || (h != -1 && fd_move(3, h) == -1) ||
+      (h == -1 && close(3) == -1 && errno != EBADF) || close_range(5, ~0U, 0) == -1)
+    _exit(111);
+  worker_main(4, h != -1 ? 3 : -1);
 }
 
 /* hands the job to an idle worker (a new one if none waits): its pid, or
@@ -239,57 +206,28 @@ static pid_t worker_job(int fdmess, const char *host, const char *sender, const 
   memcpy(b + n + hl, sender, sl);
   memcpy(b + n + hl + sl, rcpt, rl);
   n += hl + sl + rl;
-  for (int tries = 0; tries < 2; ++tries) {
-    struct worker *w = 0;
-    for (size_t i = 0; i < sizeof workers / sizeof workers[0]; ++i)
-      if (workers[i].pid && !workers[i].busy) { w = &workers[i]; break; }
-    if (!w && !(w = worker_new())) return 0;
-    /* it waits for jobs, so the socket has room; MSG_DONTWAIT all the same */
-    if (fd_send(w->js, b, n, fds, e ? 3 : 2, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)n) {
-      w->busy = 1;
-      ++w->uses;
-      return w->pid;
-    }
-    worker_drop(w); /* it died; spawn_on_other will see it go */
+  {
+    worker_t *w = workers_job(&workers, b, n, fds, e ? 3 : 2);
+    return w ? w->pid : 0;
   }
-  return 0;
 }
 
 static void worker_ended(pid_t pid)
 {
-  for (size_t i = 0; i < sizeof workers / sizeof workers[0]; ++i) {
-    struct worker *w = &workers[i];
-    if (w->pid != pid) continue;
-    w->busy = 0;
-    w->idle = time(0);
-    if (w->uses >= WORKER_USES) worker_drop(w);
-    return;
-  }
+  worker_t *w = workers_find(&workers, pid);
+  if (w) workers_done(&workers, w);
 }
 
 static void worker_gone(pid_t pid, int wstat)
 {
+  worker_t *w = workers_find(&workers, pid);
   (void)wstat;
-  for (size_t i = 0; i < sizeof workers / sizeof workers[0]; ++i)
-    if (workers[i].pid == pid) worker_drop(&workers[i]);
-}
-
-/* retires idle workers; the ms until the next one is due (-1: none) */
-static int worker_tick(time_t now)
-{
-  time_t next = 0;
-  for (size_t i = 0; i < sizeof workers / sizeof workers[0]; ++i) {
-    struct worker *w = &workers[i];
-    if (!w->pid || w->busy) continue;
-    if (w->idle + WORKER_IDLE <= now) { worker_drop(w); continue; }
-    if (!next || w->idle + WORKER_IDLE < next) next = w->idle + WORKER_IDLE;
-  }
-  return next ? (int)(next - now) * 1000 : -1;
+  if (w) workers_drop(w);
 }
 
 static int tick(void)
 {
-  int a = cache_tick(), b = worker_tick(time(0));
+  int a = cache_tick(), b = workers_tick(&workers, time(0));
   return a == -1 ? b : b == -1 ? a : a < b ? a : b;
 }
 
@@ -417,8 +355,7 @@ int main(int argc, char **argv)
     int r = spawn_main(&h);
     for (size_t i = 0; i < CACHE_MAX; ++i)
       if (cache[i].fd != -1) conn_drop(&cache[i]);
-    for (size_t i = 0; i < sizeof workers / sizeof workers[0]; ++i)
-      if (workers[i].pid) worker_drop(&workers[i]);
+    workers_end(&workers);
     return r;
   }
 }

@@ -221,12 +221,18 @@ if command -v strace >/dev/null; then
   mkenv "$D/env" Fa@b Tc@d
   strace -u $U -f -qq -e trace=openat,link,linkat,fsync,fdatasync -o "$D/strace" \
     sh -c '"$1" <"$2" 1<"$3"' sh "$QQ" "$D/msg" "$D/env"
-  # the calls on queue names, in order, with fsync(fd) turned into the name
+  # the calls on queue names, in order, with fsync(fd) turned into the name;
+  # a call that another thread interrupted ("<unfinished ...>", then
+  # "<... fsync resumed>") is put together where it ended
   seq=$(awk '
+    / <unfinished \.\.\.>$/ { l = $0; sub(/ <unfinished \.\.\.>$/, "", l); pend[$1] = l; next }
+    /^[0-9]+ +<\.\.\. [a-z0-9_]+ resumed>/ { l = $0; sub(/^[0-9]+ +<\.\.\. [a-z0-9_]+ resumed>/, "", l); print pend[$1] l; next }
+    { print }
+  ' "$D/strace" | awk '
     /openat\(/ && / = [0-9]+$/ { split($0, a, "\""); fd = $NF; name[fd] = a[2]; next }
     /link(at)?\(/ { split($0, a, "\""); n = 0; for (i = 2; i in a; i += 2) last = a[i]; printf "link %s;", last; next }
     /fsync\(|fdatasync\(/ { match($0, /sync\([0-9]+/); fd = substr($0, RSTART + 5, RLENGTH - 5); printf "fsync %s;", name[fd] }
-  ' "$D/strace")
+  ')
   m=$(the_mess)
   id=${m##*/}
   n=$((id % split))
