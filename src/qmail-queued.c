@@ -153,7 +153,8 @@ static _Noreturn void worker_main(void)
     if (n != 1) _exit(111); /* from our parent: a bug */
     {
       pthread_t t;
-      if (pthread_create(&t, 0, serve_thread, &fds[0]) != 0 || pthread_join(t, 0) != 0) _exit(111);
+      if (thread_start(&t, 1024 * 1024, serve_thread, &fds[0]) != 0 || pthread_join(t, 0) != 0)
+        _exit(111);
     }
     close(fds[0]);
     if (fd_copy(0, nul) == -1 || fd_copy(1, nul) == -1) _exit(111);

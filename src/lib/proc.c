@@ -78,3 +78,20 @@ int selfpipe_read(void)
 }
 
 const char *env_get(const char *name) { return getenv(name); }
+
+int thread_start(pthread_t *t, size_t stack, void *(*f)(void *), void *arg)
+{
+  pthread_attr_t a;
+  sigset_t all, old;
+  int r = pthread_attr_init(&a);
+  if (r) return r;
+  r = pthread_attr_setstacksize(&a, stack);
+  if (!r) {
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    r = pthread_create(t, &a, f, arg);
+    pthread_sigmask(SIG_SETMASK, &old, 0);
+  }
+  pthread_attr_destroy(&a);
+  return r;
+}

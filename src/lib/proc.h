@@ -2,7 +2,9 @@
  * turns signals into readable events for poll()-driven daemons. */
 #ifndef PROC_H
 #define PROC_H
+#include <pthread.h>
 #include <signal.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 void sig_catch(int sig, void (*handler)(int));
@@ -26,5 +28,11 @@ int selfpipe_trap(int sig);
 int selfpipe_read(void);
 
 const char *env_get(const char *name);
+
+/* starts f(arg) in a thread with every signal blocked and a stack of the
+ * given size: not glibc's default, which is RLIMIT_STACK, as large as the
+ * whole address space under softlimit -m, so that no thread could start.
+ * pthread_create's result (0, or an error number). */
+int thread_start(pthread_t *t, size_t stack, void *(*f)(void *), void *arg);
 
 #endif

@@ -150,20 +150,10 @@ static void *bgsync_run(void *arg)
 
 static void bgsync_start(struct bgsync *b, int fd)
 {
-  sigset_t all, old;
-  int r;
   b->fd = fd;
   b->ok = 0;
-  b->inline_ = false;
-  /* signals (the alarm) go to the main thread */
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  r = pthread_create(&b->t, 0, bgsync_run, b);
-  pthread_sigmask(SIG_SETMASK, &old, 0);
-  if (r != 0) {
-    b->inline_ = true;
-    bgsync_run(b);
-  }
+  b->inline_ = thread_start(&b->t, 128 * 1024, bgsync_run, b) != 0;
+  if (b->inline_) bgsync_run(b);
 }
 
 /* waits for the sync, then closes its fd; trouble with either is a write

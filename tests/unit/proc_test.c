@@ -110,10 +110,39 @@ static void test_env(void)
   OK(env_get("UNIT_PROC_NOT_SET") == 0, "env_get unset: null");
 }
 
+static void *in_thread(void *arg)
+{
+  sigset_t m;
+  size_t size = 0;
+  pthread_attr_t a;
+  int *r = arg;
+  pthread_sigmask(SIG_SETMASK, 0, &m);
+  r[0] = sigismember(&m, SIGALRM) && sigismember(&m, SIGTERM);
+  if (pthread_getattr_np(pthread_self(), &a) == 0) {
+    pthread_attr_getstacksize(&a, &size);
+    pthread_attr_destroy(&a);
+  }
+  r[1] = size >= 256 * 1024 && size < 1024 * 1024;
+  return 0;
+}
+
+static void test_thread(void)
+{
+  pthread_t t;
+  int r[2] = {0, 0};
+  sigset_t m;
+  OK(thread_start(&t, 256 * 1024, in_thread, r) == 0 && pthread_join(t, 0) == 0, "thread_start runs the thread");
+  OK(r[0], "... with every signal blocked");
+  OK(r[1], "... on a stack of the size asked, not RLIMIT_STACK's");
+  pthread_sigmask(SIG_SETMASK, 0, &m);
+  OK(!sigismember(&m, SIGALRM), "the caller's mask is as it was");
+}
+
 int main(void)
 {
   test_wait();
   test_selfpipe();
   test_env();
+  test_thread();
   return t_done();
 }
