@@ -30,8 +30,9 @@ enum {
  * Returns only when the message is queued, with the alarm off; on any
  * failure it exits with qmail-queue's code, leaving nothing behind.  The
  * answer also goes to reply if it is not -1 (qmail-queued's client
- * socket): one byte, the exit code, and after a 0 the queue id and our
- * pid, each in decimal and ended by a NUL; a caller that reads nothing at
+ * socket): one byte, the exit code, and after a 0 the queue id and the
+ * qp (our thread id: the pid, in a single-threaded qmail-queue), each in
+ * decimal and ended by a NUL; a caller that reads nothing at
  * all knows the process crashed.  With reply -1 the id goes to fd 7 if
  * that is a pipe.  Fds 0 and 1 are left as they were; a caller that goes
  * on to another message closes them first. */
