@@ -1,14 +1,12 @@
 # driver for 70-smtpd.t: prints "PASS name" / "FAIL name :: detail"
 import os, socket, smtplib, subprocess, sys, threading, time
+from qtest import check, wait_queue_empty
 HOST = '127.0.0.1'
 PORT = int(sys.argv[1])
 U = sys.argv[2]          # test user's login (local part)
 D = 's.test'
 Q = sys.argv[3]
 MD = sys.argv[4]         # the user's Maildir
-
-def check(name, cond, detail=''):
-    print(('PASS ' if cond else 'FAIL ') + name + ('' if cond else ' :: ' + repr(detail)[:300]), flush=True)
 
 class S:
     def __init__(self, src='127.0.0.1', port=None):
@@ -53,20 +51,6 @@ def wait_count(n, secs=60):
         time.sleep(0.1)
     return len(maildir_msgs())
 
-def queue_empty():
-    for sub in ('mess',):
-        for root, dirs, files in os.walk(os.path.join(Q, 'queue', sub)):
-            if files:
-                return False
-    return True
-
-def wait_queue_empty(secs=30):
-    end = time.time() + secs
-    while time.time() < end:
-        if queue_empty():
-            return True
-        time.sleep(0.1)
-    return False
 
 rcpt = '%s@%s' % (U, D)
 
@@ -266,14 +250,14 @@ s.close()
 check('pipelined messages delivered', wait_count(base + 2) == base + 2)
 
 # disconnect in the middle of DATA: nothing queued
-check('queue empty before mid-DATA disconnect', wait_queue_empty())
+check('queue empty before mid-DATA disconnect', wait_queue_empty(Q))
 base = len(maildir_msgs())
 s = S()
 s.cmd('EHLO client.test'); s.cmd('MAIL FROM:<a@b.test>'); s.cmd('RCPT TO:<%s>' % rcpt); s.cmd('DATA')
 s.send(b'Subject: cut\r\n\r\npartial body\r\n')
 s.close()
 time.sleep(1)
-qe = wait_queue_empty()
+qe = wait_queue_empty(Q)
 check('mid-DATA disconnect: nothing queued', qe and len(maildir_msgs()) == base,
       (len(maildir_msgs()) - base, [os.path.join(r, f) for r, d, fs in os.walk(os.path.join(Q, 'queue', 'mess')) for f in fs]))
 

@@ -1,11 +1,9 @@
 # driver for 75-pop3.t: prints "PASS name" / "FAIL name :: detail"
 import hashlib, os, poplib, re, socket, sys, time
+from qtest import check
 HOST = '127.0.0.1'
 PORT = int(sys.argv[1])
 U, PW, MD, FD3 = sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
-
-def check(name, cond, detail=''):
-    print(('PASS ' if cond else 'FAIL ') + name + ('' if cond else ' :: ' + repr(detail)[:300]), flush=True)
 
 class Raw:
     """a POP3 session on a plain socket, for the exact bytes"""

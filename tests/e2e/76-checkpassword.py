@@ -1,12 +1,10 @@
 # driver for 76-checkpassword.t: qmail-popup + checkpassword + qmail-pop3d
 # through tcpserver with poplib; prints "PASS name" / "FAIL name :: detail"
 import hashlib, os, poplib, re, sys
+from qtest import check
 HOST = '127.0.0.1'
 PORT = int(sys.argv[1])
 U, PW, MD = sys.argv[2], sys.argv[3], sys.argv[4]
-
-def check(name, cond, detail=''):
-    print(('PASS ' if cond else 'FAIL ') + name + ('' if cond else ' :: ' + repr(detail)[:300]), flush=True)
 
 def files():
     return sorted(os.path.join(MD, d, f) for d in ('new', 'cur') for f in os.listdir(os.path.join(MD, d)))

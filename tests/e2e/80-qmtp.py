@@ -3,12 +3,10 @@
 #   80-qmtp.py fakeqmqp REPLY      (a QMQP server under tcpserver: reads one
 #                                   package, answers REPLY as a netstring)
 import os, socket, sys, time
+from qtest import check, wait_queue_empty
 
 def ns(b):
     return str(len(b)).encode() + b':' + b + b','
-
-def check(name, cond, detail=''):
-    print(('PASS ' if cond else 'FAIL ') + name + ('' if cond else ' :: ' + repr(detail)[:300]), flush=True)
 
 def readns(f):
     """one netstring from a binary file object, or None at EOF/garbage"""
@@ -86,19 +84,6 @@ def find(subject):
             return b
     return None
 
-def queue_empty():
-    for root, dirs, files in os.walk(os.path.join(Q, 'queue', 'mess')):
-        if files:
-            return False
-    return True
-
-def wait_queue_empty(secs=30):
-    end = time.time() + secs
-    while time.time() < end:
-        if queue_empty():
-            return True
-        time.sleep(0.1)
-    return False
 
 def after_received(b, proto):
     """the bytes after our Received line (which must be the second one)"""
@@ -172,7 +157,7 @@ c.close()
 
 # ---- databytes ----
 wait_count(n0 + 5)
-check('nothing left in the queue before the databytes test', wait_queue_empty())
+check('nothing left in the queue before the databytes test', wait_queue_empty(Q))
 c = C(src='127.0.0.3')   # DATABYTES="300"
 r = c.pkg(b'\nSubject: toobig\n\n' + b'z' * 400 + b'\n', b'a@b.test', [R.encode(), R.encode()])
 check('over databytes: D for each recipient', r[0] is not None and r[0][:1] == b'D' and b'databytes' in r[0] and r[1] == r[0], r)
@@ -204,7 +189,7 @@ c.send(b'1000000000:\nSubject: huge-declared\n\n')
 time.sleep(0.2)
 c.close()
 time.sleep(0.5)
-check('nothing queued by any malformed package', wait_queue_empty())
+check('nothing queued by any malformed package', wait_queue_empty(Q))
 n1 = wait_count(n0 + 6)
 time.sleep(1)
 check('exactly the accepted messages were delivered', len(msgs()) == n0 + 6, (len(msgs()), n0))
@@ -238,4 +223,4 @@ s.sendall(b'20:5:\nabc')
 s.shutdown(socket.SHUT_WR)
 check('qmqpd: truncated package: closed without a reply', s.recv(100) == b'')
 s.close()
-check('qmqpd: nothing queued by the refused ones', wait_queue_empty())
+check('qmqpd: nothing queued by the refused ones', wait_queue_empty(Q))
