@@ -118,8 +118,21 @@ is "$(wc -l <"$D/accepted")" "$N" "all $N messages accepted by the injectors"
 # qmail-locals deferred
 ok wait_for 20 send_pid
 queue_files() { find "$Q/queue" -type f ! -path "$Q/queue/lock/*"; }
+# A qmail-send killed after it logged "end msg" and removed info/, before
+# qmail-clean removed the message file, leaves that file behind: as in
+# qmail, nothing names it any more, and qmail-send's sweep removes it
+# after 36 hours.  Such files are counted and reported; any other file
+# left in the queue is an error.
+ended() { inst_log | grep -qx "end msg $1"; }
+unexpected() {
+  local f
+  queue_files | while IFS= read -r f; do
+    case $f in "$Q"/queue/mess/*) ended "${f##*/}" && continue ;; esac
+    echo "$f"
+  done
+}
 drained() {
-  [ -z "$(queue_files)" ] && return 0
+  [ -z "$(unexpected)" ] && return 0
   svc -a "$SV"
   sleep 1
   return 1
@@ -127,9 +140,10 @@ drained() {
 t0=$(date +%s)
 ok wait_for 150 drained
 t_diag "queue drained $(($(date +%s) - t0)) s after the storm"
-is "$("$Q/bin/qmail-qstat")" $'messages in queue: 0\nmessages in queue but not yet preprocessed: 0' "qmail-qstat: 0/0"
-left=$(queue_files)
-is "$left" "" "no files left in the queue"
+orphans=$(queue_files | wc -l)
+[ "$orphans" != 0 ] && t_diag "$orphans message file(s) of ended messages left by a qmail-send killed between end msg and qmail-clean's work (the 36 h sweep removes them)"
+is "$("$Q/bin/qmail-qstat")" "messages in queue: $orphans"$'\nmessages in queue but not yet preprocessed: 0' "qmail-qstat: only those, 0 not preprocessed"
+is "$(unexpected)" "" "no other files left in the queue"
 
 # every accepted message delivered, to the right user; duplicates reported
 for h in "$HA" "$HB"; do
