@@ -1,6 +1,6 @@
 # driver for 70-smtpd.t: prints "PASS name" / "FAIL name :: detail"
 import os, socket, smtplib, subprocess, sys, threading, time
-from qtest import check, wait_queue_empty
+from qtest import check, maildir_msgs, wait_count, wait_queue_empty
 HOST = '127.0.0.1'
 PORT = int(sys.argv[1])
 U = sys.argv[2]          # test user's login (local part)
@@ -34,23 +34,6 @@ class S:
         except Exception: pass
         try: self.f.close(); self.s.close()
         except Exception: pass
-
-def maildir_msgs():
-    out = []
-    for sub in ('new', 'cur'):
-        for f in os.listdir(os.path.join(MD, sub)):
-            out.append(os.path.join(MD, sub, f))
-    return out
-
-def wait_count(n, secs=60):
-    end = time.time() + secs
-    while time.time() < end:
-        c = len(maildir_msgs())
-        if c >= n:
-            return c
-        time.sleep(0.1)
-    return len(maildir_msgs())
-
 
 rcpt = '%s@%s' % (U, D)
 
@@ -160,7 +143,7 @@ check('rblsmtpd RBLSMTPD=-text: 553', c == 553 and b'listed' in t, t)
 s.close()
 
 # ---- messages ----
-base = len(maildir_msgs())
+base = len(maildir_msgs(MD))
 sm = smtplib.SMTP(HOST, PORT, timeout=30)
 sm.ehlo('client.test')
 sm.mail('a@b.test')
@@ -169,37 +152,37 @@ c, t = sm.data(b'Subject: one\r\nMessage-ID: <one@test>\r\n\r\nbody\r\n.dotted\r
 sm.quit()
 check('smtplib message: 250 with id', c == 250 and b' id ' in t, t)
 qid = t.split(b' id ')[-1].strip().decode() if b' id ' in t else 'none'
-n = wait_count(base + 1)
+n = wait_count(MD, base + 1)
 check('delivered to Maildir', n == base + 1, n)
 send_log = subprocess.run(['sh', '-c', 'cat %s/log/qmail-send/current' % Q], capture_output=True).stdout
 check('qmail-send logged new msg with the same id', ('new msg %s' % qid).encode() in send_log)
-msg = max(maildir_msgs(), key=os.path.getmtime)
+msg = max(maildir_msgs(MD), key=os.path.getmtime)
 body = open(msg, 'rb').read()
 check('Received line names client', b'Received: from unknown (HELO client.test) (127.0.0.1)' in body, body[:400])
 check('dot unstuffed', b'\n.dotted\n' in body and b'\n..dotted\n' not in body, body)
 
 # NUL and 8-bit content
-base = len(maildir_msgs())
+base = len(maildir_msgs(MD))
 s = S()
 s.cmd('EHLO client.test'); s.cmd('MAIL FROM:<a@b.test>'); s.cmd('RCPT TO:<%s>' % rcpt)
 c, t = s.cmd('DATA')
 c, t = s.cmd(b'Subject: nul\r\n\r\na\x00b \xe9\xff\r\n.\r\n')
 check('NUL and 8-bit body accepted', c == 250, t)
 s.close()
-wait_count(base + 1)
-msg = max(maildir_msgs(), key=os.path.getmtime)
+wait_count(MD, base + 1)
+msg = max(maildir_msgs(MD), key=os.path.getmtime)
 check('NUL and 8-bit stored', b'a\x00b \xe9\xff\n' in open(msg, 'rb').read())
 
 # smuggling: CR . CR LF is data; only CRLF.CRLF ends
-base = len(maildir_msgs())
+base = len(maildir_msgs(MD))
 s = S()
 s.cmd('EHLO client.test'); s.cmd('MAIL FROM:<a@b.test>'); s.cmd('RCPT TO:<%s>' % rcpt); s.cmd('DATA')
 c, t = s.cmd(b'Subject: smuggle\r\n\r\nabc\r.\r\nMAIL FROM:<x@y.test>\r\nRCPT TO:<evil@evil.test>\r\n.\r\n')
 check('<CR>.<CR><LF> does not end DATA', c == 250, t)
 check('no extra replies after smuggling attempt', s.cmd('NOOP')[0] == 250)
 s.close()
-wait_count(base + 1)
-msg = max(maildir_msgs(), key=os.path.getmtime)
+wait_count(MD, base + 1)
+msg = max(maildir_msgs(MD), key=os.path.getmtime)
 check('smuggled commands stored as content', b'abc\r.\nMAIL FROM:<x@y.test>\n' in open(msg, 'rb').read())
 for name, payload in [('<LF>.<LF>', b'Subject: x\r\n\r\nabc\n.\nQUIT\n'),
                       ('<LF>.<CR><LF>', b'Subject: x\r\n\r\nabc\n.\r\nNOOP\r\n'),
@@ -235,7 +218,7 @@ check('1000 recipients then 452', codes[:1000] == [250] * 1000 and codes[1000] =
 s.close()
 
 # pipelining: one write, all replies in order
-base = len(maildir_msgs())
+base = len(maildir_msgs(MD))
 s = S()
 s.cmd('EHLO client.test')
 s.send(('MAIL FROM:<a@b.test>\r\nRCPT TO:<%s>\r\nRCPT TO:<nosuch@%s>\r\nDATA\r\n' % (rcpt, D)).encode())
@@ -247,22 +230,22 @@ check('pipelined second message', codes == [250, 250, 250, 354], codes)
 c, t = s.cmd(b'Subject: piped2\r\n\r\ny\r\n.\r\n')
 check('second pipelined message accepted', c == 250, t)
 s.close()
-check('pipelined messages delivered', wait_count(base + 2) == base + 2)
+check('pipelined messages delivered', wait_count(MD, base + 2) == base + 2)
 
 # disconnect in the middle of DATA: nothing queued
 check('queue empty before mid-DATA disconnect', wait_queue_empty(Q))
-base = len(maildir_msgs())
+base = len(maildir_msgs(MD))
 s = S()
 s.cmd('EHLO client.test'); s.cmd('MAIL FROM:<a@b.test>'); s.cmd('RCPT TO:<%s>' % rcpt); s.cmd('DATA')
 s.send(b'Subject: cut\r\n\r\npartial body\r\n')
 s.close()
 time.sleep(1)
 qe = wait_queue_empty(Q)
-check('mid-DATA disconnect: nothing queued', qe and len(maildir_msgs()) == base,
-      (len(maildir_msgs()) - base, [os.path.join(r, f) for r, d, fs in os.walk(os.path.join(Q, 'queue', 'mess')) for f in fs]))
+check('mid-DATA disconnect: nothing queued', qe and len(maildir_msgs(MD)) == base,
+      (len(maildir_msgs(MD)) - base, [os.path.join(r, f) for r, d, fs in os.walk(os.path.join(Q, 'queue', 'mess')) for f in fs]))
 
 # 100 parallel sessions x 10 messages
-base = len(maildir_msgs())
+base = len(maildir_msgs(MD))
 errors = []
 def worker(k):
     try:
@@ -278,9 +261,9 @@ t0 = time.time()
 for x in th: x.start()
 for x in th: x.join()
 check('100x10 sessions without error', not errors, errors[:3])
-n = wait_count(base + 1000, 180)
+n = wait_count(MD, base + 1000, 180)
 ids = {}
-for m in maildir_msgs():
+for m in maildir_msgs(MD):
     for l in open(m, 'rb').read().split(b'\n'):
         if l.startswith(b'Message-ID: <load-'):
             ids[l] = ids.get(l, 0) + 1

@@ -3,7 +3,7 @@
 #   80-qmtp.py fakeqmqp REPLY      (a QMQP server under tcpserver: reads one
 #                                   package, answers REPLY as a netstring)
 import os, socket, sys, time
-from qtest import check, wait_queue_empty
+from qtest import check, maildir_msgs, wait_count, wait_queue_empty
 
 def ns(b):
     return str(len(b)).encode() + b':' + b + b','
@@ -64,21 +64,8 @@ class C:
         except Exception: pass
         self.f.close(); self.s.close()
 
-def msgs():
-    out = []
-    for sub in ('new', 'cur'):
-        for f in os.listdir(os.path.join(MD, sub)):
-            out.append(os.path.join(MD, sub, f))
-    return out
-
-def wait_count(n, secs=60):
-    end = time.time() + secs
-    while time.time() < end and len(msgs()) < n:
-        time.sleep(0.1)
-    return len(msgs())
-
 def find(subject):
-    for m in msgs():
+    for m in maildir_msgs(MD):
         b = open(m, 'rb').read()
         if b'\nSubject: ' + subject + b'\n' in b or b'\nSubject: ' + subject + b'\r' in b:
             return b
@@ -94,7 +81,7 @@ def after_received(b, proto):
     return b[b.index(b'\n', b.index(b'with ' + proto, j)) + 1:]
 
 # ---- two messages in one connection, LF and CR mode ----
-n0 = len(msgs())
+n0 = len(maildir_msgs(MD))
 c = C()
 lf = b'Subject: lf-mode\n\nline 1\nbare \r stays\n'
 r1 = c.pkg(b'\n' + lf, b'a@b.test', [R.encode()])
@@ -105,7 +92,7 @@ check('K names the queue id', r1[0] is not None and b' id ' in r1[0], r1)
 check('CR-mode package in the same connection: K', r2[0] is not None and r2[0][:1] == b'K', r2)
 c.send(b'')
 c.close()
-wait_count(n0 + 2)
+wait_count(MD, n0 + 2)
 b = find(b'lf-mode')
 check('LF message delivered byte for byte after Received ... with QMTP', b is not None and after_received(b, b'QMTP') == lf, b)
 b = find(b'cr-mode')
@@ -156,7 +143,7 @@ check('the connection goes on after refusals (empty sender: K)', r[0] is not Non
 c.close()
 
 # ---- databytes ----
-wait_count(n0 + 5)
+wait_count(MD, n0 + 5)
 check('nothing left in the queue before the databytes test', wait_queue_empty(Q))
 c = C(src='127.0.0.3')   # DATABYTES="300"
 r = c.pkg(b'\nSubject: toobig\n\n' + b'z' * 400 + b'\n', b'a@b.test', [R.encode(), R.encode()])
@@ -190,9 +177,9 @@ time.sleep(0.2)
 c.close()
 time.sleep(0.5)
 check('nothing queued by any malformed package', wait_queue_empty(Q))
-n1 = wait_count(n0 + 6)
+n1 = wait_count(MD, n0 + 6)
 time.sleep(1)
-check('exactly the accepted messages were delivered', len(msgs()) == n0 + 6, (len(msgs()), n0))
+check('exactly the accepted messages were delivered', len(maildir_msgs(MD)) == n0 + 6, (len(maildir_msgs(MD)), n0))
 for s in (b'badlist', b'norcpt', b'trunc', b'trunc2', b'toobig', b'huge-declared', b'badmf', b'nul'):
     check('not delivered: ' + s.decode(), find(s) is None)
 
@@ -204,11 +191,11 @@ def qmqp(msg, sender, rcpts, src='127.0.0.1'):
     r = readns(f)
     f.close(); s.close()
     return r
-n2 = len(msgs())
+n2 = len(maildir_msgs(MD))
 body = b'Subject: via-qmqp\n\nhello\r\nthere\n'
 r = qmqp(body, b'a@b.test', [R.encode()])
 check('qmqpd: K', r is not None and r[:1] == b'K', r)
-wait_count(n2 + 1)
+wait_count(MD, n2 + 1)
 b = find(b'via-qmqp')
 i = b.find(b'Received: from unknown (127.0.0.1)\n  by a.test with QMQP; ') if b else -1
 check('qmqpd: delivered with Received ... with QMQP, body unchanged', i > 0 and b.endswith(b'\n' + body), b)

@@ -25,3 +25,23 @@ def wait_queue_empty(q, secs=30):
             return True
         time.sleep(0.1)
     return False
+
+
+def maildir_msgs(md):
+    """the paths of the messages in Maildir md (new/ and cur/)"""
+    out = []
+    for sub in ('new', 'cur'):
+        for f in os.listdir(os.path.join(md, sub)):
+            out.append(os.path.join(md, sub, f))
+    return out
+
+
+def wait_count(md, n, secs=60):
+    """waits until Maildir md holds n messages; how many it holds"""
+    end = time.time() + secs
+    while time.time() < end:
+        c = len(maildir_msgs(md))
+        if c >= n:
+            return c
+        time.sleep(0.1)
+    return len(maildir_msgs(md))
