@@ -424,6 +424,7 @@ static pid_t start(int fdmess, const char *sender, const char *rcpt, int fdout, 
   pid = fork();
   if (pid != 0) return pid;
   spawn_child_reset();
+  proc_name("qmail-local");
   if (fd_copy(0, fdmess) == -1 || fd_copy(1, fdout) == -1 || fd_copy(2, fdout) == -1) _exit(111);
   if (!sa_copyb(&local, rcpt, (size_t)(at - rcpt)) || !sa_0(&local))
     child_fail(CHILD_TEMP, "Out of memory. (#4.3.0)");

@@ -182,6 +182,7 @@ static void worker_child(int js)
   int h = hb[1] == -1 ? -1 : fcntl(hb[1], F_DUPFD_CLOEXEC, 10);
   int j = fcntl(js, F_DUPFD_CLOEXEC, 10);
   spawn_child_reset();
+  proc_name("qmail-remote");
   if (nul == -1 || j == -1 || fd_copy(0, nul) == -1 || fd_copy(1, nul) == -1 ||
       fd_move(4, j) == -1 || (h != -1 && fd_move(3, h) == -1) ||
       (h == -1 && close(3) == -1 && errno != EBADF) || close_range(5, ~0U, 0) == -1)
@@ -259,6 +260,7 @@ static pid_t start(int fdmess, const char *sender, const char *rcpt, int fdout, 
     return pid;
   }
   spawn_child_reset();
+  if (!remote.len) proc_name("qmail-remote");
   /* stderr stays ours (the log): only records go through the pipe */
   if (fd_copy(0, fdmess) == -1 || fd_copy(1, fdout) == -1) _exit(111);
   if (!remote.len) {

@@ -29,6 +29,11 @@ int selfpipe_read(void);
 
 const char *env_get(const char *name);
 
+/* names this process for ps -e, top and pgrep (its comm, at most 15
+ * characters): a forked child that runs another program's code without
+ * an exec shows as that program, e.g. qmail-local */
+void proc_name(const char *name);
+
 /* starts f(arg) in a thread with every signal blocked and a stack of the
  * given size: not glibc's default, which is RLIMIT_STACK, as large as the
  * whole address space under softlimit -m, so that no thread could start.

@@ -27,6 +27,14 @@ INJECTORS=4
 SV=$Q/supervise/qmail-send
 
 ok inst_start ./Maildir/
+# a program delivery that takes a while, so that the killer catches
+# qmail-locals at work: before the Maildir (a kill there delivers
+# nothing; the retry does) and after it (a kill there is a duplicate)
+printf '|sleep 0.05\n./Maildir/\n' >"$HA/.qmail"
+printf './Maildir/\n|sleep 0.05\n' >"$HB/.qmail"
+chown "$A" "$HA/.qmail"
+chown "$B" "$HB/.qmail"
+chmod 0644 "$HA/.qmail" "$HB/.qmail"
 
 # the pid of our qmail-send (supervise's child after qmail-start's exec)
 send_pid() {
@@ -34,12 +42,13 @@ send_pid() {
   p=$(svstat "$SV" 2>/dev/null | sed -n 's/.*: up (pid \([0-9]*\)).*/\1/p')
   [ -n "$p" ] && [ "$(readlink "/proc/$p/exe" 2>/dev/null)" = "$Q/bin/qmail-send" ] && echo "$p"
 }
-# qmail-local processes of this instance (pgrep only proposes candidates;
-# each is checked by its executable before it is killed, by pid)
+# local deliveries of this instance: qmail-lspawn's children, named
+# qmail-local (pgrep only proposes candidates; each is checked by its
+# executable before it is killed, by pid)
 local_pids() {
   local p
   for p in $(pgrep -x qmail-local); do
-    [ "$(readlink "/proc/$p/exe" 2>/dev/null)" = "$Q/bin/qmail-local" ] && echo "$p"
+    [ "$(readlink "/proc/$p/exe" 2>/dev/null)" = "$Q/bin/qmail-lspawn" ] && echo "$p"
   done
 }
 
@@ -108,6 +117,7 @@ nsend=$(cat "$D/killed.send" 2>/dev/null | wc -l)
 nlocal=$(cat "$D/killed.local" 2>/dev/null | wc -l)
 t_diag "killed qmail-send $nsend times, qmail-local $nlocal times"
 ok test "$nsend" -ge 3
+ok test "$nlocal" -ge 1
 nfail=$(cat "$D"/inject.fail.* 2>/dev/null | wc -l)
 [ "$nfail" != 0 ] && t_diag "$nfail injections failed and were retried: $(cat "$D"/inject.fail.* | tr '\n' ' ')" &&
   t_diag "$(sort -u "$D/inject.err" | head -n 5)"

@@ -490,6 +490,8 @@ workers=$(pgrep -P "$rsp" | wc -l)
 ok test "$workers" -ge 1
 t_diag "qmail-rspawn has $workers worker(s)"
 ok test "$(stat -c %U "/proc/$(pgrep -P "$rsp" | head -n 1)")" = qtqmailr
+# a worker shows as qmail-remote in ps -e and pgrep
+ok test "$(cat "/proc/$(pgrep -P "$rsp" | head -n 1)/comm")" = qmail-remote
 pkill -KILL -P "$rsp"
 n0=$(nmsg F)
 for i in 1 2; do inj "wk$i@reuse.test"; done

@@ -2,6 +2,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <string.h>
+#include <unistd.h>
 #include <sys/wait.h>
 #include "proc.h"
 #include "t.h"
@@ -138,8 +140,23 @@ static void test_thread(void)
   OK(!sigismember(&m, SIGALRM), "the caller's mask is as it was");
 }
 
+static void test_name(void)
+{
+  char b[32] = {0};
+  int fd;
+  ssize_t r = -1;
+  proc_name("qmail-local");
+  fd = open("/proc/self/comm", O_RDONLY);
+  if (fd != -1) {
+    r = read(fd, b, sizeof b - 1);
+    close(fd);
+  }
+  OK(r == 12 && !memcmp(b, "qmail-local\n", 12), "proc_name sets the name ps and pgrep show");
+}
+
 int main(void)
 {
+  test_name();
   test_wait();
   test_selfpipe();
   test_env();
