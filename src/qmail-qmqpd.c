@@ -150,7 +150,7 @@ int main(int argc, char **argv)
   qq_from(&qq, sender.s);
   for (; netstr_parse(env.s, env.len, &pos, &body, &n) == 1;) {
     if (!sa_copyb(&addr, body, n) || !sa_0(&addr)) {
-      qq.failed = 1; /* no final NUL: nothing is queued */
+      qq_abort(&qq);
       break;
     }
     qq_to(&qq, addr.s);

@@ -67,11 +67,14 @@ static _Noreturn void nomem(void)
   qms_exit(111);
 }
 
-/* no envelope: qmail-queue (or qmail-queued's child) reads end of input
- * where the sender belongs and queues nothing */
-static void qq_abort(void)
+/* nothing of this message is queued (qq_abort: the envelope is never
+ * ended) */
+static void giveup(void)
 {
-  if (qqopen) qq_close(&qq);
+  if (qqopen) {
+    qq_abort(&qq);
+    qq_close(&qq);
+  }
   qqopen = false;
 }
 
@@ -81,14 +84,14 @@ static _Noreturn void drop(const char *what)
 {
   const char *why = errno == ENODATA ? "client disconnected in " : errno == E2BIG ? "too long: "
                     : errno == EPROTO ? "bad netstring: " : "trouble reading ";
-  qq_abort();
+  giveup();
   qms_log(why, what, ": dropped connection");
   qms_exit(1);
 }
 
 static _Noreturn void drop2(const char *why)
 {
-  qq_abort();
+  giveup();
   qms_log(why, ": dropped connection");
   qms_exit(1);
 }
@@ -246,7 +249,7 @@ static bool package(void)
     status.s[status.len++] = (char)s;
   }
   if (all || !naccepted) {
-    qq_abort();
+    giveup();
   } else {
     char n1[FMT_ULONG], n2[FMT_ULONG], n3[FMT_ULONG];
     qq_from(&qq, sender.s);

@@ -432,10 +432,10 @@ static int inject_bounce(unsigned long id, const char *sender)
   qq_put(&qq, head.s, head.len);
   qq_put(&qq, text.s, text.len);
   head.len = 0;
-  if (bounce_tail(&head, kind, sender) == -1) qq.failed = 1; /* nomem: retried */
+  if (bounce_tail(&head, kind, sender) == -1) qq_abort(&qq); /* nomem: retried */
   else qq_put(&qq, head.s, head.len);
   if (fd != -1) {
-    if (bounce_copy(fd, cf.bouncemax, qq_putcb, &qq) != 0) qq.failed = 1;
+    if (bounce_copy(fd, cf.bouncemax, qq_putcb, &qq) != 0) qq_abort(&qq);
     close(fd);
   } else
     qq_puts(&qq, "(the message itself had already disappeared from the queue)\n");

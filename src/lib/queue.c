@@ -300,6 +300,8 @@ static const char *daemon_answer(qq_t *q)
   return "";
 }
 
+void qq_abort(qq_t *q) { q->failed = 1; }
+
 const char *qq_close(qq_t *q)
 {
   static char custom[257];

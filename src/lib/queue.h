@@ -57,6 +57,10 @@ int qq_copyfd(qq_t *, int fd);
 /* envelope; call qq_from once, then qq_to per recipient, then qq_close */
 void qq_from(qq_t *, const char *sender);
 void qq_to(qq_t *, const char *recipient);
+/* gives the message up (out of memory, an input that cannot be
+ * queued): qq_close will not end the envelope, so nothing is queued, and
+ * it reports a temporary failure */
+void qq_abort(qq_t *);
 /* "" on success (q->id then holds the queue id if qmail-queue reported
  * one on fd 7, see qmail-queue(8); 0 otherwise); else a report "Z text" (temporary) or "D text"
  * (permanent) describing what went wrong, from qmail-queue's exit code */

@@ -179,6 +179,19 @@ static void test_qq(void)
   EQ_STR(inject(true, msg, sizeof msg - 1, 0, 0, true), "Zqq write error (#4.3.0)",
          "no qq_from: temporary failure");
 
+  /* qq_abort: the envelope is never ended, so qmail-queue queues nothing,
+   * and the report is temporary whatever the child says */
+  {
+    qq_t q;
+    OK(qq_open(&q, true) == 0, "qq_open (qq_abort)");
+    qq_puts(&q, msg);
+    qq_from(&q, "a@b");
+    qq_to(&q, "c@d");
+    qq_abort(&q);
+    EQ_STR(qq_close(&q), "Zqq write error (#4.3.0)", "qq_abort: temporary failure");
+    OK(!file_is(envfile, "Fa@b\0Tc@d\0", 11), "qq_abort: the envelope was not ended");
+  }
+
   /* the exit code, even if the child did not read the message; SIGPIPE is
    * ignored, as queue.h tells callers to */
   signal(SIGPIPE, SIG_IGN);
