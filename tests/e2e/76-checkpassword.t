@@ -99,41 +99,44 @@ variant() {
     sh "$T/passwd.v" "$T/shadow.v" "$@"
 }
 today=$(($(date +%s) / 86400))
+# as3 PASSWORD 'AWK': the third account logs in with PASSWORD against the
+# files changed by AWK
+as3() { cpw $U3 "$1" "$STAMP" variant "$2" "$CP" "$T/probe"; }
 # sanity: the namespace works and an unchanged copy logs in
-cpw $U3 third "$STAMP" variant '' "$CP" "$T/probe"
+as3 third ''
 like "$out" "^uid=$(id -u $U3) " "an unchanged copy of the files: logs in"
-cpw $U3 third "$STAMP" variant 'f == "p" && $1 == "qtpp3" { $3 = 0 }' "$CP" "$T/probe"
+as3 third 'f == "p" && $1 == "qtpp3" { $3 = 0 }'
 refused "uid 0 with the right password"
-cpw $U3 third "$STAMP" variant 'f == "s" && $1 == "qtpp3" { $2 = "!" $2 }' "$CP" "$T/probe"
+as3 third 'f == "s" && $1 == "qtpp3" { $2 = "!" $2 }'
 refused "locked with ! (passwd -l)"
-cpw $U3 third "$STAMP" variant 'f == "s" && $1 == "qtpp3" { $2 = "*" }' "$CP" "$T/probe"
+as3 third 'f == "s" && $1 == "qtpp3" { $2 = "*" }'
 refused "hash *"
-cpw $U3 "" "$STAMP" variant 'f == "s" && $1 == "qtpp3" { $2 = "" }' "$CP" "$T/probe"
+as3 "" 'f == "s" && $1 == "qtpp3" { $2 = "" }'
 refused "empty hash, empty password"
-cpw $U3 third "$STAMP" variant 'f == "s" && $1 == "qtpp3" { $2 = "" }' "$CP" "$T/probe"
+as3 third 'f == "s" && $1 == "qtpp3" { $2 = "" }'
 refused "empty hash, some password"
-cpw $U3 third "$STAMP" variant 'f == "s" && $1 == "qtpp3" { next }' "$CP" "$T/probe"
+as3 third 'f == "s" && $1 == "qtpp3" { next }'
 refused "passwd says x, no shadow entry"
 # the hash in the passwd entry itself (no shadow) is used
 h3=$(awk -F: '$1 == "qtpp3" { print $2 }' /etc/shadow)
-cpw $U3 third "$STAMP" variant "f == \"p\" && \$1 == \"qtpp3\" { \$2 = \"$h3\" } f == \"s\" && \$1 == \"qtpp3\" { next }" "$CP" "$T/probe"
+as3 third "f == \"p\" && \$1 == \"qtpp3\" { \$2 = \"$h3\" } f == \"s\" && \$1 == \"qtpp3\" { next }"
 like "$out" "^uid=$(id -u $U3) " "hash in the passwd entry (no shadow): logs in"
-cpw $U3 third "$STAMP" variant "f == \"s\" && \$1 == \"qtpp3\" { \$8 = $((today - 1)) }" "$CP" "$T/probe"
+as3 third "f == \"s\" && \$1 == \"qtpp3\" { \$8 = $((today - 1)) }"
 refused "account expired yesterday"
-cpw $U3 third "$STAMP" variant "f == \"s\" && \$1 == \"qtpp3\" { \$8 = $today }" "$CP" "$T/probe"
+as3 third "f == \"s\" && \$1 == \"qtpp3\" { \$8 = $today }"
 refused "account expiring today"
-cpw $U3 third "$STAMP" variant "f == \"s\" && \$1 == \"qtpp3\" { \$8 = $((today + 2)) }" "$CP" "$T/probe"
+as3 third "f == \"s\" && \$1 == \"qtpp3\" { \$8 = $((today + 2)) }"
 like "$out" "^uid=$(id -u $U3) " "account expiring in two days: logs in"
-cpw $U3 third "$STAMP" variant 'f == "s" && $1 == "qtpp3" { $3 = 0 }' "$CP" "$T/probe"
+as3 third 'f == "s" && $1 == "qtpp3" { $3 = 0 }'
 refused "password change forced (lastchg 0, passwd -e)"
-cpw $U3 third "$STAMP" variant "f == \"s\" && \$1 == \"qtpp3\" { \$3 = $((today - 40)); \$5 = 30 }" "$CP" "$T/probe"
+as3 third "f == \"s\" && \$1 == \"qtpp3\" { \$3 = $((today - 40)); \$5 = 30 }"
 refused "password older than its max age"
-cpw $U3 third "$STAMP" variant "f == \"s\" && \$1 == \"qtpp3\" { \$3 = $((today - 20)); \$5 = 30 }" "$CP" "$T/probe"
+as3 third "f == \"s\" && \$1 == \"qtpp3\" { \$3 = $((today - 20)); \$5 = 30 }"
 like "$out" "^uid=$(id -u $U3) " "password within its max age: logs in"
-cpw $U3 third "$STAMP" variant 'f == "s" && $1 == "qtpp3" { $2 = "$9$nosuchmethod$abc" }' "$CP" "$T/probe"
+as3 third 'f == "s" && $1 == "qtpp3" { $2 = "$9$nosuchmethod$abc" }'
 refused "hash of a method crypt does not know"
 # a missing home directory is trouble, not a wrong password
-cpw $U3 third "$STAMP" variant "f == \"p\" && \$1 == \"qtpp3\" { \$6 = \"$T/nosuchhome\" }" "$CP" "$T/probe"
+as3 third "f == \"p\" && \$1 == \"qtpp3\" { \$6 = \"$T/nosuchhome\" }"
 is "$rc:$out" "111:" "home missing: exit 111, nothing on stdout"
 like "$err" "^checkpassword: fatal: unable to change to the home directory" "and one line on stderr"
 nok grep -q third "$T/cpw.err"
