@@ -481,6 +481,9 @@ int main(int argc, char **argv)
       !envset("ASAN_OPTIONS", getenv("ASAN_OPTIONS")) || !envset("UBSAN_OPTIONS", getenv("UBSAN_OPTIONS")))
     die_nomem();
   for (n = i = 0; i < envbuf.len; i += strlen(envbuf.s + i) + 1) env[n++] = envbuf.s + i;
+  /* glibc loads /etc/localtime on the first gmtime_r of a process; done
+   * here once, each child inherits it instead of reading it again */
+  tzset();
   spawn_on_other(co_reaped);
   return spawn_main(&h);
 }
