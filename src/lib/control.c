@@ -36,6 +36,10 @@ int control_readline(sa_t *out, const char *fn)
   nl = memchr(out->s, '\n', out->len);
   if (nl) out->len = (size_t)(nl - out->s);
   strip(out);
+  /* the convenience NUL every sa_t has after len: callers use out->s as
+   * a C string (helohost, outgoingip) */
+  if (!sa_readyplus(out, 1)) return -1;
+  out->s[out->len] = 0;
   return 1;
 }
 

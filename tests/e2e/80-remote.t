@@ -306,8 +306,14 @@ ok wait_for 30 has F 1
 ok inj "u@v6.test"
 ok wait_for 30 has E 1
 like "$(head -n 1 "$T/s/E/log")" 'CONNECT fd00:201::1' "AAAA: delivered over IPv6"
+# control/helohost (with trailing blanks, as an admin may leave them) names
+# us in EHLO, and nothing of the file's line end goes with it
+printf 'helo-name.hub.test \t\n' >"$Q/control/helohost"
 ok inj "u@route.test"
 ok wait_for 30 has G1 1
+rm -f "$Q/control/helohost"
+is "$(sed -n 2,3p "$T/s/G1/log")" "EHLO helo-name.hub.test
+MAIL FROM:<qt$SND@hub.test>" "control/helohost: EHLO names it, the MAIL command follows"
 ok inj "u@x.y.wild.test"
 ok wait_for 30 has G2 1
 ok inj "u@alias.test"

@@ -47,6 +47,9 @@ static void test_readline(void)
     snprintf(name, sizeof name, "readline case %zu", i);
     OK(control_readline(&x, "f") == t[i].r && x.len == strlen(t[i].want) &&
        memcmp(x.s, t[i].want, x.len) == 0, name);
+    /* usable as a C string: helohost went out with its LF once */
+    snprintf(name, sizeof name, "readline case %zu NUL-terminated", i);
+    OK(x.s && strlen(x.s) == x.len, name);
   }
   sa_copys(&x, "stale");
   OK(control_readline(&x, "missing") == 0 && x.len == 0, "readline missing: 0, empty");
