@@ -1,0 +1,36 @@
+/* quote: see quote.h */
+#include "quote.h"
+#include <string.h>
+
+/* atext of RFC 5322 3.2.3, and the dot */
+static bool plain(unsigned char c)
+{
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+  return c && strchr("!#$%&'*+-/=?^_`{|}~.", c) != 0;
+}
+
+bool quote_need(const char *s, size_t n)
+{
+  size_t i;
+  if (!n || s[0] == '.' || s[n - 1] == '.') return true;
+  for (i = 0; i < n; ++i) {
+    if (!plain((unsigned char)s[i])) return true;
+    if (s[i] == '.' && i + 1 < n && s[i + 1] == '.') return true;
+  }
+  return false;
+}
+
+bool quote_addr(sa_t *out, const char *addr)
+{
+  const char *at = strrchr(addr, '@');
+  size_t n = at ? (size_t)(at - addr) : strlen(addr), i;
+  if (!*addr) return sa_cats(out, "");
+  if (!quote_need(addr, n)) return sa_cats(out, addr);
+  if (!sa_append(out, '"')) return false;
+  for (i = 0; i < n; ++i) {
+    char c = addr[i];
+    if ((c == '"' || c == '\\' || c == '\r' || c == '\n') && !sa_append(out, '\\')) return false;
+    if (!sa_append(out, c)) return false;
+  }
+  return sa_append(out, '"') && sa_cats(out, addr + n);
+}
