@@ -13,8 +13,10 @@
  *
  * Exit codes before the +OK that opens the session follow checkpassword's
  * conventions (qmail-popup tells the client): 1 refused (we never serve
- * root), 111 trouble with the Maildir.  Once the session is open the exit
- * code is 0 whatever happens: problems are logged on fd 2. */
+ * root), 111 trouble with the Maildir.  A missing Maildir is told to the
+ * client here, in qmail's words, and ends with 0 like any session.  Once
+ * the session is open the exit code is 0 whatever happens: problems are
+ * logged on fd 2. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -308,7 +310,16 @@ int main(int argc, char **argv)
   /* as root, a password guessed over the network would be root's */
   if (getuid() == 0 || geteuid() == 0) die_(1, 0, "refusing to run as root", (const char *)0);
   sig_ignore(SIGPIPE);
-  if (chdir(argv[1]) == -1) die_sys(111, "unable to enter the Maildir ", argv[1]);
+  if (chdir(argv[1]) == -1) {
+    if (errno == ENOENT || errno == ENOTDIR) {
+      /* qmail's words; we said it ourselves, so the session is over
+       * (exit 0): qmail-popup adds nothing */
+      warn_sys("unable to enter the Maildir ", argv[1]);
+      out("-ERR this user has no $HOME/Maildir\r\n");
+      pop3_leave(0);
+    }
+    die_sys(111, "unable to enter the Maildir ", argv[1]);
+  }
   clean_tmp(time(0));
   scan("new", &alloc);
   scan("cur", &alloc);
@@ -361,6 +372,9 @@ int main(int argc, char **argv)
       long i = msgnum(a, alen, 0, 0);
       if (i >= 0) {
         msgs[i].deleted = true;
+        /* LAST counts the messages touched by RETR (RFC 1725) and, as in
+         * qmail, by DELE */
+        if ((size_t)i + 1 > last) last = (size_t)i + 1;
         out("+OK\r\n");
       }
     } else if (smtp_verb_is(line.s, v, "rset")) {

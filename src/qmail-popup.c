@@ -131,7 +131,7 @@ static void authenticate(char **prog)
   }
   if (WEXITSTATUS(wstat) == 1 && sent) {
     logs("authorization failed for user ", user.s);
-    out("-ERR [AUTH] authorization failed\r\n");
+    out("-ERR authorization failed\r\n");
   } else {
     char num[FMT_ULONG];
     num[fmt_ulong(num, (unsigned long)WEXITSTATUS(wstat))] = 0;

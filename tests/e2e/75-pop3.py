@@ -58,7 +58,7 @@ check('CAPA lists TOP, USER, UIDL', all(w in capa for w in (b'\r\nTOP\r\n', b'US
 check('USER with a NUL refused', r.cmd(b'USER a\0b\r\n').startswith(b'-ERR'))
 check('USER accepted', r.cmd('USER ' + U).startswith(b'+OK'))
 bad = r.cmd('PASS wrongpass')
-check('wrong password: -ERR authorization failed', bad.startswith(b'-ERR') and b'authorization failed' in bad, bad)
+check('wrong password: -ERR authorization failed, in qmail-popup\'s words', bad == b'-ERR authorization failed\r\n', bad)
 check('PASS after a failure needs USER again', r.cmd('PASS ' + PW).startswith(b'-ERR'))
 r.cmd('USER ' + U)
 good = r.cmd('PASS ' + PW)
@@ -124,6 +124,11 @@ check('TOP 1 2: two body lines', p.top(1, 2)[1] == [b'Subject: old', b'X-A: 1', 
 check('RETR (poplib undoes the dot-stuffing)', p.retr(3)[1] == [b'Subject: dots', b'', b'.', b'.dot', b'..two', b'end'], p.retr(3))
 check('LAST is the highest message retrieved', p._shortcmd('LAST') == b'+OK 3')
 check('DELE', p.dele(2).startswith(b'+OK'))
+check('LAST stays: DELE 2 is below it', p._shortcmd('LAST') == b'+OK 3')
+check('DELE 4 (never retrieved)', p.dele(4).startswith(b'+OK'))
+check('LAST counts DELE as qmail-pop3d does', p._shortcmd('LAST') == b'+OK 4')
+check('RSET puts LAST back to 0', p.rset().startswith(b'+OK') and p._shortcmd('LAST') == b'+OK 0')
+check('DELE 2 again after RSET', p.dele(2).startswith(b'+OK'))
 try:
     p.retr(2); check('RETR of a deleted message refused', False)
 except poplib.error_proto as e:

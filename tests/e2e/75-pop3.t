@@ -70,9 +70,15 @@ nok grep -q "wrong" "$T/tcpserver.log"
 out=$(cd "$H" && "$Q/bin/qmail-pop3d" Maildir 2>&1 </dev/null)
 is "$?" 1 "qmail-pop3d as root exits 1"
 like "$out" "refusing to run as root" "and says why"
-# a missing Maildir is a temporary failure, before any +OK
-out=$(cd "$H" && as_user "$U" "$Q/bin/qmail-pop3d" NoSuchDir 2>&1 </dev/null)
-is "$?" 111 "missing Maildir: exit 111"
+# a missing Maildir: qmail-pop3d tells the client in qmail's words and the
+# session is over (exit 0); no +OK
+out=$(cd "$H" && as_user "$U" "$Q/bin/qmail-pop3d" NoSuchDir 2>/dev/null </dev/null)
+is "$?" 0 "missing Maildir: exit 0 after telling the client"
+is "$out" $'-ERR this user has no $HOME/Maildir\r' "missing Maildir: qmail's text"
+# a Maildir that cannot be entered for another reason is a temporary failure
+mkdir -p "$T/locked" && chmod 0700 "$T/locked"
+out=$(cd "$T" && as_user "$U" "$Q/bin/qmail-pop3d" locked 2>&1 </dev/null)
+is "$?" 111 "unenterable Maildir: exit 111"
 nok grep -q '+OK' <<<"$out"
 out=$("$Q/bin/qmail-popup" 2>&1)
 is "$?" 100 "qmail-popup without arguments: usage, exit 100"
