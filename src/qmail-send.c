@@ -1368,7 +1368,10 @@ int main(void)
         sweep_next = now + SWEEP_PERIOD;
       }
       if (sweep.active && !flagnomem) sweep_step();
-      busy = !flagnomem && (todo.active || infoscan.active || sweep.active);
+      /* a todo pass asked for (at start, by the trigger) but not begun
+       * because the info/ scan had it wait: go on at once, not at the
+       * next timer (mail queued while we were down sat for 25 minutes) */
+      busy = !flagnomem && (todo.want || todo.rescan || todo.active || infoscan.active || sweep.active);
     }
     log_flush();
 

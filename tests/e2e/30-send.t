@@ -156,6 +156,15 @@ ok inst_stop
 like "$(inst_log | grep -E '^(status|alert):' | tail -n 1)" "^status: exiting$" "status: exiting on svc -d"
 is "$(inst_log | grep -E 'ERROR: AddressSanitizer|runtime error' | head -n 3)" "" "no sanitizer errors"
 
+# ---- mail queued while qmail-send was down goes out as soon as it starts ------
+na=$(maildir_count "$HA/Maildir")
+printf 'Subject: while down\n\nqueued with qmail-send stopped\n' | "$Q/bin/qmail-inject" "$A@$ME"
+ok test -n "$(find "$Q/queue/todo" -type f)"
+ok svc -u "$Q/supervise/qmail-send"
+# well within the 25 minutes of the todo timer, and without any trigger
+ok wait_for 15 eval '[ "$(maildir_count "$HA/Maildir")" -gt '"$na"' ]'
+ok inst_stop
+
 # ---- fake spawners: mangled reports, restart keeps the schedule, bounce retry ---
 F=$(dirname "$0")/fakes
 FH=$T/fh
