@@ -1280,6 +1280,28 @@ static void on_signal(int sig)
 
 static time_t min_t(time_t a, time_t b) { return a < b ? a : b; }
 
+/* true if dir has an entry that is not one of our subdirectories: a
+ * message id sitting there (an unreadable dir is found out later) */
+static bool has_flat_entries(const char *dir)
+{
+  DIR *d = opendir(dir);
+  struct dirent *e;
+  bool flat = false;
+  if (!d) return false;
+  while (!flat && (e = readdir(d)) != 0) {
+    unsigned long id;
+    struct stat st;
+    if (!scan_ulong_all(e->d_name, &id)) continue;
+    if (e->d_type == DT_DIR) continue;
+    if (e->d_type == DT_UNKNOWN && fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+        S_ISDIR(st.st_mode))
+      continue;
+    flat = true;
+  }
+  closedir(d);
+  return flat;
+}
+
 int main(void)
 {
   int trig, trigw, lockfd, sp;
@@ -1296,6 +1318,10 @@ int main(void)
    * starting then would take half-moved messages for stale ones */
   if (access("lock/upq", F_OK) == 0)
     die_alert("cannot start: queue/lock/upq exists: qmail-upq has not finished, run it again", false);
+  /* qmail-1.03 keeps todo/ and intd/ flat; we would not see those
+   * entries, and the stale-message sweep would remove their messages */
+  if (has_flat_entries("todo") || has_flat_entries("intd"))
+    die_alert("cannot start: queue/todo or queue/intd holds entries of qmail's flat layout: run qmail-upq", false);
   queuefd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (queuefd == -1) die_alert("cannot start: unable to open the queue directory", true);
   trig = open("lock/trigger", O_RDONLY | O_NONBLOCK | O_CLOEXEC);

@@ -3,6 +3,8 @@
 # the hashed queue directories into the subdirectory its id now belongs to
 # (id mod split), creates missing subdirectories with their parent's owner
 # and mode, and removes the empty ones beyond the new split (qmail-upq(8)).
+# Entries directly in a hashed directory (qmail-1.03's flat todo/ and
+# intd/) are put in their subdirectories the same way.
 #
 # Safety: it holds lock/sendmutex throughout, so it refuses to run while
 # qmail-send runs and qmail-send cannot start under it; lock/upq exists
@@ -69,6 +71,19 @@ for d in $hashed; do
   for sd in "$d" "$d"/*; do
     [ -d "$sd" ] || continue
     [ "$(stat -c %d "$sd")" = "$qdev" ] || die "$sd is on another file system than $home/queue"
+  done
+  # a queue of qmail-1.03's layout keeps todo/ and intd/ flat: each such
+  # entry goes into its subdirectory like any misplaced file
+  for f in "$d"/*; do
+    id=${f##*/}
+    [ -e "$f" ] && [ ! -d "$f" ] && is_id "$id" || continue
+    t=$((10#$id % split))
+    if [ -e "$d/$t/$id" ]; then
+      if [ "$f" -ef "$d/$t/$id" ]; then rm -f "$f"; else warn "$f stays: $d/$t/$id exists and is another file"; fi
+    else
+      mv -n -T -- "$f" "$d/$t/$id" || warn "could not move $f"
+      [ -e "$f" ] && warn "$f stays: could not move it to $d/$t"
+    fi
   done
   for sd in "$d"/*; do
     s=${sd##*/}

@@ -211,6 +211,21 @@ rc=0; out=$("$Q/bin/qmail-upq" 2>&1) || rc=$?
 is "$rc" 0 "qmail-upq again: idempotent"
 is "$(qfiles)" "$placed" "nothing changed"
 
+# a queue from qmail-1.03 keeps todo/ and intd/ flat: qmail-send will not
+# start over such entries (its sweep would take their messages for stale
+# ones), and qmail-upq puts them in their subdirectories
+t1=$(cd "$Q/queue" && find todo -type f | head -n 1)
+fid=${t1##*/}
+mv "$Q/queue/$t1" "$Q/queue/todo/$fid"
+mv "$Q/queue/intd/$((fid % 7))/$fid" "$Q/queue/intd/$fid"
+rc=0; out=$(cd / && setpriv --reuid=qtqmails --regid="$(id -g qtqmails)" --clear-groups \
+  "$Q/bin/qmail-send" 0>&1 2>&1) || rc=$?
+like "$rc:$out" "^111:alert: cannot start: queue/todo or queue/intd holds entries of qmail's flat layout" \
+  "qmail-send refuses to start over a flat todo/"
+rc=0; out=$("$Q/bin/qmail-upq" 2>&1) || rc=$?
+is "$rc" 0 "qmail-upq takes qmail-1.03's flat todo/ and intd/"
+is "$(qfiles)" "$placed" "the flat entries are back in their subdirectories"
+
 rm -f "$H3/.qmail"
 n3=$(maildir_count "$H3/Maildir")
 inst_start || { echo "Bail out! inst_start u again"; exit 1; }
