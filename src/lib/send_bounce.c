@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <string.h>
 #include <unistd.h>
+#include "quote.h"
 
 void text_logsafe(char *s, size_t len)
 {
@@ -12,6 +13,14 @@ void text_logsafe(char *s, size_t len)
     if (c == '\n') s[i] = '/';
     else if (c < 33 || c > 126 || c == '%') s[i] = '_';
   }
+}
+
+/* "pre@host-@[]" asked for VERP: the bounce goes to pre@host; the length
+ * of that */
+static size_t verp_base(const char *sender, size_t sl)
+{
+  if (sl >= 4 && !memcmp(sender + sl - 4, "-@[]", 4) && memchr(sender, '@', sl - 4)) return sl - 4;
+  return sl;
 }
 
 int bounce_envelope(const char *sender, const char *dbto, const char *dbhost, sa_t *from, sa_t *to)
@@ -28,15 +37,12 @@ int bounce_envelope(const char *sender, const char *dbto, const char *dbhost, sa
     return BOUNCE_DOUBLE;
   }
   if (!sa_copys(from, "")) return -1;
-  /* "pre@host-@[]" asked for VERP: the bounce goes to pre@host */
-  if (sl >= 4 && !memcmp(sender + sl - 4, "-@[]", 4) && memchr(sender, '@', sl - 4))
-    sl -= 4;
-  return sa_copyb(to, sender, sl) ? BOUNCE_NORMAL : -1;
+  return sa_copyb(to, sender, verp_base(sender, sl)) ? BOUNCE_NORMAL : -1;
 }
 
 int bounce_paragraph(sa_t *out, const char *addr, const char *text, size_t len)
 {
-  bool bol = true;
+  char prev = '\n';
   if (!sa_append(out, '<')) return -1;
   for (const char *p = addr; *p; p++)
     if (!sa_append(out, *p == '\n' ? '_' : *p)) return -1;
@@ -44,13 +50,10 @@ int bounce_paragraph(sa_t *out, const char *addr, const char *text, size_t len)
   while (len && text[len - 1] == '\n') --len;
   for (size_t i = 0; i < len; i++) {
     char c = text[i];
-    /* an empty line would end the paragraph early: mark it with '/' */
-    if (c == '\n' && bol) {
-      if (!sa_cats(out, "/\n")) return -1;
-      continue;
-    }
-    if (!sa_append(out, c)) return -1;
-    bol = c == '\n';
+    /* an empty line would end the paragraph early: as qmail does, the LF
+     * that would make it becomes '/' ("a\n\nb" -> "a\n/b") */
+    if (!sa_append(out, c == '\n' && prev == '\n' ? '/' : c)) return -1;
+    prev = c;
   }
   return sa_cats(out, "\n\n") ? 0 : -1;
 }
@@ -60,9 +63,14 @@ int bounce_head(sa_t *out, int kind, const char *date, const char *bouncefrom,
 {
   /* the first words are the QSBMF marker that bounce parsers look for;
    * the rest is ours */
-  if (!sa_cats(out, "Date: ") || !sa_cats(out, date) || !sa_cats(out, "\nFrom: ") ||
-      !sa_cats(out, bouncefrom) || !sa_append(out, '@') || !sa_cats(out, bouncehost) ||
-      !sa_cats(out, "\nTo: ") || !sa_cats(out, to) ||
+  sa_t f = SA_INIT;
+  bool ok;
+  /* the addresses as RFC 5322 wants them: local parts quoted if need be */
+  ok = sa_cats(&f, bouncefrom) && sa_append(&f, '@') && sa_cats(&f, bouncehost) && sa_0(&f) &&
+       sa_cats(out, "Date: ") && sa_cats(out, date) && sa_cats(out, "\nFrom: ") &&
+       quote_addr(out, f.s) && sa_cats(out, "\nTo: ") && quote_addr(out, to);
+  sa_free(&f);
+  if (!ok ||
       !sa_cats(out, "\nSubject: failure notice\n\n"
                     "Hi. This is the qmail-send program at ") ||
       !sa_cats(out, bouncehost) || !sa_cats(out, ".\n"))
@@ -81,11 +89,13 @@ int bounce_head(sa_t *out, int kind, const char *date, const char *bouncefrom,
 
 int bounce_tail(sa_t *out, int kind, const char *orig_sender)
 {
-  if (!sa_cats(out, kind == BOUNCE_DOUBLE ? "--- Below this line is the original bounce.\n\n"
-                                          : "--- Below this line is a copy of the message.\n\n") ||
-      !sa_cats(out, "Return-Path: <") || !sa_cats(out, orig_sender) || !sa_cats(out, ">\n"))
-    return -1;
-  return 0;
+  sa_t s = SA_INIT;
+  bool ok = sa_copyb(&s, orig_sender, verp_base(orig_sender, strlen(orig_sender))) && sa_0(&s) &&
+            sa_cats(out, kind == BOUNCE_DOUBLE ? "--- Below this line is the original bounce.\n\n"
+                                               : "--- Below this line is a copy of the message.\n\n") &&
+            sa_cats(out, "Return-Path: <") && quote_addr(out, s.s) && sa_cats(out, ">\n");
+  sa_free(&s);
+  return ok ? 0 : -1;
 }
 
 int bounce_copy(int fd, size_t maxbody, int (*put)(void *, const char *, size_t), void *arg)

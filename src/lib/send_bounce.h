@@ -21,15 +21,18 @@ int bounce_envelope(const char *sender, const char *dbto, const char *dbhost, sa
 
 /* appends one failure paragraph for bounce/<id>: "<addr>:\n" (LF in addr
  * -> '_') then the report text (without its K/Z/D letter) with trailing
- * LFs dropped and empty lines turned into "/", then "\n\n".
+ * LFs dropped and each LF that follows an LF turned into '/' (as qmail:
+ * "a\n\nb" -> "a\n/b"), then "\n\n".
  * 0 ok, -1 out of memory. */
 int bounce_paragraph(sa_t *out, const char *addr, const char *text, size_t len);
 
 /* the header and intro paragraph, up to the per-recipient paragraphs.
- * date is an RFC 5322 date; to is the header recipient.  0 / -1 nomem */
+ * date is an RFC 5322 date; to is the header recipient.  From: and To:
+ * get their local parts quoted if need be.  0 / -1 nomem */
 int bounce_head(sa_t *out, int kind, const char *date, const char *bouncefrom,
                 const char *bouncehost, const char *to);
-/* the break line and the Return-Path of the returned message.  0 / -1 */
+/* the break line and the Return-Path of the returned message: the sender
+ * without a VERP "-@[]" suffix, quoted if need be.  0 / -1 */
 int bounce_tail(sa_t *out, int kind, const char *orig_sender);
 
 /* copies a message from fd to put(): the header (up to and including the

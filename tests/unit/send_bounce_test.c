@@ -56,8 +56,8 @@ int main(void)
     p.len = 0;
     r = "\nline one\n\n\nline two\n\n";
     bounce_paragraph(&p, "a\nb@x", r, strlen(r));
-    EQ_MEM(p.s, p.len, "<a_b@x>:\n/\nline one\n/\n/\nline two\n\n",
-           strlen("<a_b@x>:\n/\nline one\n/\n/\nline two\n\n"), "blank lines squeezed, LF in address");
+    EQ_MEM(p.s, p.len, "<a_b@x>:\n/line one\n//line two\n\n",
+           strlen("<a_b@x>:\n/line one\n//line two\n\n"), "blank lines as qmail marks them, LF in address");
     sa_free(&p);
   }
   {
@@ -77,6 +77,15 @@ int main(void)
     h.len = 0;
     bounce_tail(&h, BOUNCE_DOUBLE, "");
     OK(!strncmp(h.s, "--- Below this line is the original bounce.\n\nReturn-Path: <>\n", h.len), "double tail");
+    h.len = 0;
+    bounce_tail(&h, BOUNCE_NORMAL, "list-@[]");
+    OK(strstr(h.s, "\nReturn-Path: <list-@[]>\n") != 0, "tail: a lone -@[] is no VERP");
+    h.len = 0;
+    bounce_tail(&h, BOUNCE_NORMAL, "a b@x-@[]");
+    OK(strstr(h.s, "\nReturn-Path: <\"a b\"@x>\n") != 0, "tail: VERP suffix dropped, local part quoted");
+    h.len = 0;
+    bounce_head(&h, BOUNCE_NORMAL, "d", "MAILER DAEMON", "h.test", "a b@x");
+    OK(strstr(h.s, "\nFrom: \"MAILER DAEMON\"@h.test\nTo: \"a b\"@x\n") != 0, "head: From and To quoted");
     sa_free(&h);
   }
   copy("A: b\nC: d\n\nbody1\nbody2\n", 0, "A: b\nC: d\n\nbody1\nbody2\n", "copy whole");
