@@ -58,6 +58,7 @@ static struct timeval start;
 static qq_t qq;
 static sa_t sender = SA_INIT;
 static bool have_sender;
+static bool sender_given; /* by -f: taken as it is, never given the VERP suffix */
 /* NUL-terminated address lists */
 static sa_t rcpt_args = SA_INIT, rcpt_hdr = SA_INIT, rcpt_resent = SA_INIT,
             rcpt_tocc = SA_INIT;
@@ -167,7 +168,7 @@ static void set_sender(const char *s)
 {
   hdr_addr_t a = HDR_ADDR_INIT;
   sender.len = 0;
-  have_sender = true;
+  have_sender = sender_given = true;
   if (!*s || !strcmp(s, "<>")) { /* the null sender */
     if (!sa_0(&sender)) die_nomem();
     --sender.len;
@@ -402,7 +403,10 @@ static void finish_header(void)
    * name its new recipients, the old To/Cc are history */
   header_rcpts = resent ? &rcpt_resent : &rcpt_hdr;
   if (!have_sender) default_sender();
-  if (verp_rcpt && sender.len && !sa_cats(&sender, "-@[]")) die_nomem();
+  /* QMAILINJECT=r marks the default sender or a Return-Path one for
+   * VERP; a -f sender is the caller's exact choice (a list's bounce
+   * address must stay what it is) */
+  if (verp_rcpt && !sender_given && sender.len && !sa_cats(&sender, "-@[]")) die_nomem();
   if (flagqueue) {
     size_t n = (use_args ? count(&rcpt_args) : 0) + (use_header ? count(header_rcpts) : 0);
     if (!n) die_perm("no recipients");

@@ -74,6 +74,13 @@ like "$out" $'\nFrom: "qmail test user" <qtij@i\\.test>\n' "QMAILINJECT=f: new F
 like "$out" $'\nMessage-ID: <[0-9.]+\\.qmail@i\\.test>\n' "QMAILINJECT=i: new Message-ID"
 out=$(inject 'To: a@x.org\n\n' QMAILINJECT=r -- -n)
 like "$out" '^Return-Path: <qtij-@i\.test-@\[\]>' "QMAILINJECT=r: VERP sender"
+inject 'To: a@x.org\n\n' QMAILINJECT=r -- -f list@a.test joe@example.org >/dev/null
+is "$(envl)" "Flist@a.test Tjoe@example.org" "QMAILINJECT=r: a -f sender is left as it is (no VERP suffix)"
+rm -f "$D/env"
+printf 'To: a@x.org\n\n' | uenv QMAILINJECT=r "$SM" -f list@a.test joe@example.org >/dev/null 2>&1
+is "$(envl)" "Flist@a.test Tjoe@example.org" "... through sendmail -f too"
+inject 'Return-Path: <rp@r.org>\nTo: a@x.org\n\n' QMAILINJECT=r -- >/dev/null
+is "$(envl)" "Frp@r.org-@[] Ta@x.org" "QMAILINJECT=r: a Return-Path sender gets it"
 out=$(inject 'To: a@x.org\n\n' QMAILINJECT=m -- -n)
 like "$out" '^Return-Path: <qtij-[0-9]+\.[0-9]+@i\.test>' "QMAILINJECT=m: per-message sender"
 
