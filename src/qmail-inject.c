@@ -505,19 +505,30 @@ static void set_name(const char *s)
   }
 }
 
+/* a host name from the environment, without the trailing dot that an
+ * address may have (qualification drops it there too); 0 if none is left */
+static const char *env_host(sa_t *b, const char *x)
+{
+  size_t n = x ? strlen(x) : 0;
+  while (n && x[n - 1] == '.') --n;
+  if (!n) return 0;
+  if (!sa_copyb(b, x, n) || !sa_0(b)) die_nomem();
+  return b->s;
+}
+
 static void identity(const char *fopt_name)
 {
+  static sa_t hbuf = SA_INIT, shbuf = SA_INIT;
   struct passwd *pw = getpwuid(getuid());
   const char *name;
   mailuser = env_first("QMAILUSER", "MAILUSER", "USER", "LOGNAME");
   if (!mailuser && pw) mailuser = pw->pw_name;
   if (!mailuser || !*mailuser) mailuser = "anonymous";
-  mailhost = env_first("QMAILHOST", "MAILHOST", 0, 0);
-  if (mailhost && !*mailhost) mailhost = 0;
+  mailhost = env_host(&hbuf, env_first("QMAILHOST", "MAILHOST", 0, 0));
   mailsuser = env_get("QMAILSUSER");
   if (!mailsuser || !*mailsuser) mailsuser = mailuser;
-  mailshost = env_get("QMAILSHOST");
-  if (!mailshost || !*mailshost) mailshost = mailhost;
+  mailshost = env_host(&shbuf, env_get("QMAILSHOST"));
+  if (!mailshost) mailshost = mailhost;
   if (mailhost && (strlen(mailhost) > HOST_MAX || !hdr_domain_ok(mailhost, strlen(mailhost))))
     die_perm("invalid host name in $QMAILHOST or $MAILHOST");
   if (mailshost && (strlen(mailshost) > HOST_MAX || !hdr_domain_ok(mailshost, strlen(mailshost))))

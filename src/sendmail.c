@@ -67,15 +67,27 @@ static _Noreturn void smtpd(void)
 }
 
 /* -f also makes the sender the From: user, as netqmail does: a program
- * sending "as" someone expects the header to say so */
+ * sending "as" someone expects the header to say so.  The address is
+ * taken as qmail-inject takes -f: without surrounding <> and without a
+ * trailing dot of the host; "<>" is the null sender and changes no From. */
 static void from_sender(const char *s, bool have_name)
 {
-  const char *at = strrchr(s, '@');
-  static sa_t user = SA_INIT;
-  if (!*s || !strcmp(s, "<>")) return;
+  static sa_t user = SA_INIT, host = SA_INIT;
+  size_t n = strlen(s), h;
+  const char *at;
+  if (n >= 2 && s[0] == '<' && s[n - 1] == '>') { ++s; n -= 2; }
+  if (!n) return;
+  at = memrchr(s, '@', n);
   if (unsetenv("QMAILHOST") || unsetenv("MAILHOST")) nomem();
-  if (at && setenv("QMAILHOST", at + 1, 1)) nomem();
-  if (!sa_copyb(&user, s, at ? (size_t)(at - s) : strlen(s)) || !sa_0(&user)) nomem();
+  if (at) {
+    h = n - (size_t)(at - s) - 1;
+    while (h && at[h] == '.') --h;
+    if (h) {
+      if (!sa_copyb(&host, at + 1, h) || !sa_0(&host)) nomem();
+      if (setenv("QMAILHOST", host.s, 1)) nomem();
+    }
+  }
+  if (!sa_copyb(&user, s, at ? (size_t)(at - s) : n) || !sa_0(&user)) nomem();
   if (setenv("QMAILUSER", user.s, 1)) nomem();
   /* the caller's own name does not belong to that address */
   if (!have_name && setenv("QMAILNAME", "", 1)) nomem();

@@ -56,6 +56,9 @@ is "$out" $'Return-Path: <qtij@i.test>\nDate: today\nMessage-ID: <x@y>\nFrom: me
 out=$(inject 'To: a@x.org\n\n' QMAILUSER=qu QMAILHOST=qh.org QMAILNAME='Q Name' USER=u MAILUSER=mu NAME=n -- -n)
 like "$out" $'\nFrom: "Q Name" <qu@qh\\.org>\n' "QMAILUSER, QMAILHOST, QMAILNAME win"
 like "$out" '^Return-Path: <qu@qh\.org>' "envelope sender follows the From user and host"
+out=$(inject 'To: a@x.org\n\n' QMAILHOST=qh.org. QMAILSHOST=sh. -- -n)
+like "$out" $'^Return-Path: <qtij@sh\\.i\\.test>\n.*\nFrom: "qmail test user" <qtij@qh\\.org>\n.*rc=0$' \
+  "QMAILHOST, QMAILSHOST: a trailing dot is dropped, as in addresses"
 out=$(inject 'To: a@x.org\n\n' MAILUSER=mu MAILHOST=mh.org MAILNAME='M "N"' -- -n)
 like "$out" $'\nFrom: "M \\\\"N\\\\"" <mu@mh\\.org>\n' "MAILUSER, MAILHOST, MAILNAME (quotes escaped)"
 out=$(inject 'To: a@x.org\n\n' LOGNAME=ln NAME= -- -n)
@@ -245,6 +248,15 @@ is "$(envl)" "Fqtij@i.test Ta@x.org" "without -t: arguments only"
 sm 'To: h@x.org\n\nb\n' -f bob@b.org a@x.org >/dev/null
 is "$(envl)" "Fbob@b.org Ta@x.org" "-f sender"
 is "$(field From)" "From: bob@b.org" "-f also sets the From address, no name"
+is "$(sm 'To: h@x.org\n\nb\n' -f '<bob@b.org>' a@x.org)" rc=0 "-f '<sender>' is queued"
+is "$(envl)" "Fbob@b.org Ta@x.org" "... without the brackets"
+is "$(field From)" "From: bob@b.org" "... in From too"
+is "$(sm 'To: h@x.org\n\nb\n' -f bob@b.org. a@x.org)" rc=0 "-f sender with a trailing dot is queued"
+is "$(envl)" "Fbob@b.org Ta@x.org" "... without the dot"
+is "$(field From)" "From: bob@b.org" "... in From too"
+is "$(sm 'To: h@x.org\n\nb\n' -f '<>' a@x.org)" rc=0 "-f '<>' is queued"
+is "$(envl)" "F Ta@x.org" "... with the null sender"
+is "$(field From)" 'From: "User Name" <qtij@i.test>' "... and the caller's own From"
 sm 'To: h@x.org\n\nb\n' -r bob@b.org -F 'Bob B' a@x.org >/dev/null
 is "$(envl)" "Fbob@b.org Ta@x.org" "-r sender"
 is "$(field From)" 'From: "Bob B" <bob@b.org>' "-F name with -r"
