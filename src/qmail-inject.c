@@ -472,27 +472,41 @@ static void mft_init(void)
   mft = true;
 }
 
-/* a host name from control/<fn>, $env overriding when set and not empty */
+/* a host name from control/<fn>, $env overriding when set and not empty.
+ * An empty (or blank) file counts as absent: control/me, else the file's
+ * own name, as qmail falls back; one stray empty file must not make every
+ * injection fail. */
 static void host_setting(sa_t *out, const char *fn, const char *env)
 {
   const char *x = env_get(env);
+  int r;
   if (x && *x) {
     if (!sa_copys(out, x)) die_nomem();
-  } else if (control_rldef(out, fn, 1, fn) == -1)
-    die_sys(111, "unable to read control/", fn);
+  } else {
+    r = control_readline(out, fn);
+    if (r == -1) die_sys(111, "unable to read control/", fn);
+    if (r == 0 || !out->len) {
+      x = control_me();
+      if (!sa_copys(out, *x ? x : fn)) die_nomem();
+    }
+  }
   if (!sa_0(out)) die_nomem();
   --out->len;
   if (out->len > HOST_MAX || !hdr_domain_ok(out->s, out->len))
     die_perm("invalid host name in control/", fn, " or $", env);
 }
 
-static const char *env_first(const char *a, const char *b, const char *c, const char *d)
+/* the first of the variables that is set; with skip_empty, the first
+ * that is set and not empty */
+static const char *env_first(bool skip_empty, const char *a, const char *b, const char *c,
+                             const char *d)
 {
-  const char *x = env_get(a);
-  if (!x && b) x = env_get(b);
-  if (!x && c) x = env_get(c);
-  if (!x && d) x = env_get(d);
-  return x;
+  const char *const v[] = {a, b, c, d};
+  for (size_t i = 0; i < sizeof v / sizeof *v && v[i]; i++) {
+    const char *x = env_get(v[i]);
+    if (x && (*x || !skip_empty)) return x;
+  }
+  return 0;
 }
 
 /* controls are turned into spaces: a name must not break the header */
@@ -521,10 +535,10 @@ static void identity(const char *fopt_name)
   static sa_t hbuf = SA_INIT, shbuf = SA_INIT;
   struct passwd *pw = getpwuid(getuid());
   const char *name;
-  mailuser = env_first("QMAILUSER", "MAILUSER", "USER", "LOGNAME");
+  mailuser = env_first(true, "QMAILUSER", "MAILUSER", "USER", "LOGNAME");
   if (!mailuser && pw) mailuser = pw->pw_name;
   if (!mailuser || !*mailuser) mailuser = "anonymous";
-  mailhost = env_host(&hbuf, env_first("QMAILHOST", "MAILHOST", 0, 0));
+  mailhost = env_host(&hbuf, env_first(true, "QMAILHOST", "MAILHOST", 0, 0));
   mailsuser = env_get("QMAILSUSER");
   if (!mailsuser || !*mailsuser) mailsuser = mailuser;
   mailshost = env_host(&shbuf, env_get("QMAILSHOST"));
@@ -536,7 +550,7 @@ static void identity(const char *fopt_name)
   if (ctl_in(mailuser, strlen(mailuser)) || ctl_in(mailsuser, strlen(mailsuser)))
     die_perm("control characters in the user name");
   /* a set variable wins even when empty (that means: no name) */
-  name = fopt_name ? fopt_name : env_first("QMAILNAME", "MAILNAME", "NAME", 0);
+  name = fopt_name ? fopt_name : env_first(false, "QMAILNAME", "MAILNAME", "NAME", 0);
   if (!name && pw && pw->pw_gecos && !strcmp(pw->pw_name, mailuser)) {
     /* the passwd comment up to its first comma is the full name */
     static sa_t g = SA_INIT;

@@ -111,6 +111,24 @@ is "$(envl)" "Fqtij@h.org Tjoe@h.org Tann@box.dd.org Tbob@box.pd.org Teve@[1.2.3
 rm -f "$Q/control/defaulthost" "$Q/control/defaultdomain" "$Q/control/plusdomain" "$Q/control/idhost"
 out=$(inject 'To: a\n\n' QMAILDEFAULTHOST='bad host' -- -n)
 like "$out" 'invalid host name.*rc=100$' "a bad defaulthost: exit 100"
+# an empty or blank file is as if absent (control/me), not an invalid name
+: >"$Q/control/defaulthost"
+printf ' \t\n' >"$Q/control/defaultdomain"
+: >"$Q/control/plusdomain"
+printf '\n' >"$Q/control/idhost"
+out=$(inject 'To: joe, ann@box, bob@box+\n\n' -- -n)
+like "$out" $'\nMessage-ID: <[0-9.]+\\.qmail@i\\.test>\n' "an empty control/idhost: control/me"
+like "$out" $'\nTo: joe@i\\.test, ann@box\\.i\\.test, bob@box\\.i\\.test\n.*rc=0$' \
+  "empty or blank defaulthost, defaultdomain, plusdomain: control/me"
+is "$(inject 'To: joe\n\n' --)" rc=0 "... and the message is queued"
+is "$(envl)" "Fqtij@i.test Tjoe@i.test" "... with the control/me defaults"
+printf 'bad host\n' >"$Q/control/idhost"
+like "$(inject 'To: joe\n\n' -- -n)" 'invalid host name in control/idhost.*rc=100$' "a bad control/idhost is still refused"
+rm -f "$Q/control/defaulthost" "$Q/control/defaultdomain" "$Q/control/plusdomain" "$Q/control/idhost"
+# an empty variable is as if unset: the next one, or the default
+out=$(inject 'To: joe\n\n' QMAILDEFAULTHOST= QMAILPLUSDOMAIN= QMAILIDHOST= QMAILHOST= MAILHOST=mh.org QMAILUSER= MAILUSER= QMAILSHOST= -- -n)
+like "$out" $'^Return-Path: <qtij@mh\\.org>\n.*\nMessage-ID: <[0-9.]+\\.qmail@i\\.test>\nFrom: "qmail test user" <qtij@mh\\.org>\nTo: joe@i\\.test\n.*rc=0$' \
+  "empty QMAILHOST, QMAILUSER, MAILUSER, QMAILSHOST, QMAILDEFAULTHOST, QMAILIDHOST: as if unset"
 
 # ---- removed fields, Return-Path -------------------------------------------------
 out=$(inject 'To: a@x.org\nBcc: hidden@x.org\nContent-Length: 3\nReturn-Path: <rp@r.org>\nX: y\n\nbody\n' -- )
