@@ -23,6 +23,7 @@
 #include "num.h"
 #include "proc.h"
 #include "queue.h"
+#include "quote.h"
 #include "sa.h"
 
 const char *PROG = "qmail-inject";
@@ -412,9 +413,15 @@ static void finish_header(void)
     if (!n) die_perm("no recipients");
     if (qq_open(&qq, true) == -1) die_sys(111, "unable to run qmail-queue");
   } else {
+    /* as an RFC 5321 path, the way qmail writes it: "a b"@h.org */
+    sa_t q = SA_INIT;
+    if (!sa_0(&sender)) die_nomem();
+    --sender.len;
+    if (!quote_addr(&q, sender.s)) die_nomem();
     puts_("Return-Path: <");
-    putsa(&sender);
+    putsa(&q);
     puts_(">\n");
+    sa_free(&q);
   }
   if (!seen[resent ? F_RDATE : F_DATE]) put_date(pre);
   if (!seen[resent ? F_RMSGID : F_MSGID]) put_msgid(pre);

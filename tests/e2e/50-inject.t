@@ -76,7 +76,7 @@ nok grep -q old <<<"$out"
 like "$out" $'\nFrom: "qmail test user" <qtij@i\\.test>\n' "QMAILINJECT=f: new From"
 like "$out" $'\nMessage-ID: <[0-9.]+\\.qmail@i\\.test>\n' "QMAILINJECT=i: new Message-ID"
 out=$(inject 'To: a@x.org\n\n' QMAILINJECT=r -- -n)
-like "$out" '^Return-Path: <qtij-@i\.test-@\[\]>' "QMAILINJECT=r: VERP sender"
+like "$out" '^Return-Path: <"qtij-@i\.test-"@\[\]>' "QMAILINJECT=r: VERP sender (its local part quoted, as qmail prints it)"
 inject 'To: a@x.org\n\n' QMAILINJECT=r -- -f list@a.test joe@example.org >/dev/null
 is "$(envl)" "Flist@a.test Tjoe@example.org" "QMAILINJECT=r: a -f sender is left as it is (no VERP suffix)"
 rm -f "$D/env"
@@ -153,6 +153,12 @@ inject "$in" -- -H a1@x.org >/dev/null
 is "$(envl)" "Fqtij@i.test Ta1@x.org Th@x.org Tap@x.org" "-H: both"
 inject "$in" -- -f s@x.org -- -dash@x.org '<angle@x.org>' >/dev/null
 is "$(envl)" "Fs@x.org T-dash@x.org Tangle@x.org" "-f; recipients after --; <> stripped"
+like "$(inject 'To: a@x.org\n\n' -- -n -f 'a b@h.org')" '^Return-Path: <"a b"@h\.org>' "-n: a local part that is no dot-atom is quoted"
+like "$(inject 'To: a@x.org\n\n' -- -n -f 'q"b\s@h.org')" '^Return-Path: <"q\\"b\\\\s"@h\.org>' "... with \\ before \" and \\"
+like "$(inject 'To: a@x.org\n\n' -- -n -f '.a@h.org')" '^Return-Path: <"\.a"@h\.org>' "... and a leading dot"
+like "$(inject 'To: a@x.org\n\n' -- -n -f '')" '^Return-Path: <>' "... <> stays <>"
+inject 'To: a@x.org\n\n' -- -f 'a b@h.org' >/dev/null
+is "$(envl)" "Fa b@h.org Ta@x.org" "... while the envelope itself is never quoted"
 inject "$in" -- -f '' a@x.org >/dev/null
 is "$(envl)" "F Ta@x.org" "-f '': null sender"
 inject "$in" -- -fs -Fnm a@x.org >/dev/null
