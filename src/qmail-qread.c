@@ -2,12 +2,13 @@
  *
  * An admin tool (qmail-qread(8)), run by root, qmails or a member of the
  * qmail group; it only reads.  Output, per message, sorted by id:
- *   <date> GMT  #<id>  <bytes>  <<sender>>[ bouncing]
+ *   <date> GMT  #<id>  <bytes>  <<sender>> [ bouncing]
  *   [  done]\t{local|remote}\t<recipient>
  * where date is when the message was queued and bytes the size of the
- * message file.  A message qmail-send has not preprocessed yet (still in
- * todo/) shows "  not preprocessed" after the sender and its recipients as
- * "\ttodo\t<recipient>".  Bytes outside 32..126 print as '_'.
+ * message file; the space after the sender is always there, as in qmail,
+ * so a bouncing message has two before "bouncing".  A message qmail-send
+ * has not preprocessed yet (still in todo/) has " not preprocessed" there
+ * instead (also two spaces) and its recipients as "\ttodo\t<recipient>".  Bytes outside 32..126 print as '_'.
  * Written with buf, not stdio, like the rest of the suite; a listing can be
  * long, so records are streamed and memory is one id per message. */
 #include <dirent.h>
@@ -246,9 +247,9 @@ static void message(unsigned long id, sa_t *fn, sa_t *sender)
   outs("  <");
   if (r == 1) outaddr(sender->s + 1, sender->len - 1);
   else outs("?");
-  outs(">");
+  outs("> "); /* qmail's trailing space, kept before " bouncing" too */
   if (todo) {
-    outs("  not preprocessed\n");
+    outs(" not preprocessed\n");
     recipients(fd, fn->s, "todo");
     return;
   }

@@ -1,5 +1,5 @@
 #!/bin/bash
-# tcp-env, qreceipt and qmail-upq.
+# tcp-env, qreceipt, qmail-upq, and qmail-qread's message line.
 # tcp-env runs in a private network namespace (its own port 113 for a
 # scripted ident server, its own /etc/hosts and a dnsmasq: no name lookup
 # leaves it); qmail-smtpd behind tcp-env queues a message whose Received
@@ -148,6 +148,21 @@ printf 'Subject: upq remote\n\nbody\n' | as_user qttb3 "$Q/bin/qmail-inject" som
 deferred() { [ "$(inst_log | grep -c 'deferral')" -ge 6 ]; }
 ok wait_for 60 deferred
 inst_stop
+# qmail-qread on these deferred messages: qmail ends the sender with a
+# space, and " bouncing" follows it (two spaces)
+qq_out=$("$Q/bin/qmail-qread")
+qid=
+for x in $(sed -nE 's/^[^#]*#([0-9]+)  .*/\1/p' <<<"$qq_out"); do
+  [ -e "$Q/queue/bounce/$x" ] || { qid=$x; break; }
+done
+ok test -n "$qid"
+qinfo=$(find "$Q/queue/info" -name "$qid" | head -n 1)
+qmess=$(find "$Q/queue/mess" -name "$qid" | head -n 1)
+qline="$(LC_ALL=C TZ=UTC date -d "@$(stat -c %Y "$qinfo")" '+%-d %b %Y %H:%M:%S') GMT  #$qid  $(stat -c %s "$qmess")  <qttb3@u.test> "
+is "$(grep -F "#$qid  " <<<"$qq_out")" "$qline" "qmail-qread: date, #id, size, <sender> and a space"
+echo failure >"$Q/queue/bounce/$qid"
+is "$("$Q/bin/qmail-qread" | grep -F "#$qid  ")" "$qline bouncing" "qmail-qread: <sender>  bouncing (two spaces)"
+rm -f "$Q/queue/bounce/$qid"
 # three more while delivery is stopped: todo/intd, not preprocessed
 for i in 6 7 8; do
   printf 'Subject: upq %s\n\nbody\n' $i | as_user qttb3 "$Q/bin/qmail-inject" qttb3@u.test
