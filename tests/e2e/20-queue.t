@@ -87,7 +87,7 @@ as_user qtqmails sh -c "
   echo failure >bounce/$id &&
   touch -d '2020-01-02 03:04:05 UTC' info/$n/$id"
 rm -f "$td" "$it"
-want="2 Jan 2020 03:04:05 GMT  #$id  $(stat -c %s "$m")  <a_b@x> bouncing
+want="2 Jan 2020 03:04:05 GMT  #$id  $(stat -c %s "$m")  <a_b@x>  bouncing
 	local	l1@x
   done	local	l2@x
   done	remote	r1@y
