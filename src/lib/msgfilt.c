@@ -90,6 +90,6 @@ void msgfilt_end(msgfilt_t *m)
   if (m->cr) msgfilt_byte(m, '\r');
   m->cr = false;
   qflush(m);
-  if (!m->toobig && m->hops > MSGFILT_MAXHOPS) over(m, "hops");
+  if (!m->toobig && m->hops >= MSGFILT_MAXHOPS) over(m, "hops");
 }
 

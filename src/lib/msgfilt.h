@@ -5,8 +5,8 @@
  *
  * Limits: databytes (stored bytes, after any CR LF conversion; 0 = none),
  * MSGFILT_HDRLINE_MAX per header line, MSGFILT_HDR_MAX for the header,
- * MSGFILT_LINE_MAX for any other line, and at most MSGFILT_MAXHOPS
- * Received/Delivered header lines.  Once a limit is passed nothing more
+ * MSGFILT_LINE_MAX for any other line, and fewer than MSGFILT_MAXHOPS
+ * Received/Delivered header lines (qmail's rule: 100 or more is a loop).  Once a limit is passed nothing more
  * is stored or counted, and toobig names it: "databytes", "header",
  * "line" or (at the end) "hops". */
 #ifndef MSGFILT_H

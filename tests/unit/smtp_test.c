@@ -1,5 +1,7 @@
-/* unit tests for lib/smtp (SMTP parsing) and lib/rcpt (recipient keys) */
+/* unit tests for lib/smtp (SMTP parsing), lib/msgfilt (the message
+ * limits of the mail servers) and lib/rcpt (recipient keys) */
 #include <string.h>
+#include "msgfilt.h"
 #include "rcpt.h"
 #include "smtp.h"
 #include "t.h"
@@ -14,6 +16,18 @@ static int path(const char *arg, const char *kw, const char *want)
   int ok = want ? r == SMTP_PATH_OK && !strcmp(a.s, want) : r != SMTP_PATH_OK;
   sa_free(&a);
   return ok;
+}
+
+/* why msgfilt (count only) refuses a message of n header lines of the
+ * given text then a body, or null */
+static const char *hops(const char *hdr, int n)
+{
+  static msgfilt_t m;
+  msgfilt_start(&m, 0, true, 0);
+  for (int i = 0; i < n; i++) msgfilt_put(&m, hdr, strlen(hdr));
+  msgfilt_put(&m, "\r\nbody\r\n", 8);
+  msgfilt_end(&m);
+  return m.toobig;
 }
 
 static sa_t keys;
@@ -79,6 +93,13 @@ int main(void)
   OK(smtp_relay_trick("u@x.test.", 9), "trailing dot refused");
   OK(!smtp_relay_trick("PostMaster", 10), "bare postmaster ok");
   OK(smtp_relay_trick("joe", 3), "other bare name refused");
+
+  /* qmail: 100 or more Received/Delivered lines is a loop */
+  OK(!hops("Received: x\r\n", 99), "99 Received lines pass");
+  EQ_STR(hops("Received: x\r\n", 100), "hops", "100 Received lines: hops");
+  EQ_STR(hops("DELIVERED-TO: x\r\n", 100), "hops", "100 Delivered-To lines: hops");
+  EQ_STR(hops("Received: x\r\n", 101), "hops", "101 Received lines: hops");
+  OK(!hops("X-Received: x\r\n", 200), "other header names not counted");
 
   EQ_STR(keys_of("joe", 1, "", "", "", 0), "=joe ", "no dash: exact account");
   EQ_STR(keys_of("joe-", 0, "", "-", "ext\0foo-default\0", 16), "=joe-ext =joe-foo-default +joe-foo- ",
