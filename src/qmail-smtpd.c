@@ -380,7 +380,9 @@ enum { S_SOL, S_MID, S_CR, S_DOT, S_DOTCR };
 /* reads the message up to CR LF . CR LF.  Only that sequence ends it: a
  * bare LF anywhere is refused (qmail's answer to SMTP smuggling, and what
  * keeps "\n.\n" style endings from ever being taken for the end); a CR not
- * followed by LF is data. */
+ * followed by LF is data.  A line's leading dot is removed, except after
+ * CR LF . CR with no LF next: then the dot and that CR are data, as qmail
+ * stores them (".\rX" stays ".\rX", ".\r\r\n" becomes ".\r\n"). */
 static void blast(void)
 {
   int st = S_SOL;
@@ -417,6 +419,7 @@ static void blast(void)
         break;
       case S_DOTCR:
         if (c == '\n') { buf_skip(&bin, (size_t)i + 1); return; }
+        store('.');
         store('\r');
         if (c == '\r') st = S_CR;
         else { store(c); st = S_MID; }

@@ -184,6 +184,22 @@ s.close()
 wait_count(MD, base + 1)
 msg = max(maildir_msgs(MD), key=os.path.getmtime)
 check('smuggled commands stored as content', b'abc\r.\nMAIL FROM:<x@y.test>\n' in open(msg, 'rb').read())
+# CR LF . CR without LF: qmail keeps the dot and the CR (".\rX", ".\r\r\n"
+# -> ".\r\n"); a dot before anything else still goes; the session stays in step
+base = len(maildir_msgs(MD))
+s = S()
+s.cmd('EHLO client.test'); s.cmd('MAIL FROM:<a@b.test>'); s.cmd('RCPT TO:<%s>' % rcpt); s.cmd('DATA')
+c, t = s.cmd(b'Subject: dotcr\r\n\r\nA\r\n.\rX\r\nB\r\n.\r\r\nC\r\n..\rY\r\n.\rMAIL FROM:<x@y.test>\r\n'
+             b'.x\r\n.\r.\r\n.\r\n')
+check('CR LF . CR <not LF> does not end DATA', c == 250, t)
+check('no extra replies after CR LF . CR data', s.cmd('NOOP')[0] == 250)
+s.close()
+wait_count(MD, base + 1)
+msg = max(maildir_msgs(MD), key=os.path.getmtime)
+stored = open(msg, 'rb').read()
+stored = stored[stored.find(b'Subject: dotcr'):]
+check('CR LF . CR <not LF>: dot and CR stored byte for byte',
+      stored == b'Subject: dotcr\n\nA\n.\rX\nB\n.\r\nC\n.\rY\n.\rMAIL FROM:<x@y.test>\nx\n.\r.\n', stored)
 for name, payload in [('<LF>.<LF>', b'Subject: x\r\n\r\nabc\n.\nQUIT\n'),
                       ('<LF>.<CR><LF>', b'Subject: x\r\n\r\nabc\n.\r\nNOOP\r\n'),
                       ('bare LF in header', b'Subject: x\n\r\nabc\r\n.\r\n')]:
