@@ -168,8 +168,10 @@ static const char *sender_check(void)
   if (!sa_0(&sender)) nomem();
   --sender.len;
   if (policy_localip(&pol, &sender) == -1) nomem();
-  /* the sender reaches $SENDER of programs run from .qmail files */
-  if (!smtp_sender_ok(sender.s, sender.len)) {
+  /* the sender reaches $SENDER of programs run from .qmail files; as in
+   * qmail-smtpd, a client that may relay may leave out the domain */
+  if (!smtp_sender_ok(sender.s, sender.len) &&
+      !(pol.relayclient && smtp_sender_unqualified_ok(sender.s, sender.len))) {
     qms_log("refused mail <", sender.s, ">: bad sender syntax");
     return "Dsorry, bad sender address syntax (#5.1.7)";
   }

@@ -273,6 +273,15 @@ static void smtp_helo(const char *arg, size_t len, bool ehlo)
   out("\r\n250 ENHANCEDSTATUSCODES\r\n");
 }
 
+/* the sender syntax (it reaches $SENDER of .qmail programs); an
+ * unqualified sender such as "root" is taken, as qmail takes it, from
+ * clients that may relay: trusted hosts and sendmail -bs */
+static bool sender_ok(const sa_t *a)
+{
+  if (smtp_sender_ok(a->s, a->len)) return true;
+  return relayclient && smtp_sender_unqualified_ok(a->s, a->len);
+}
+
 static void smtp_mail(const char *arg, size_t len)
 {
   const char *params, *k, *v;
@@ -309,7 +318,7 @@ static void smtp_mail(const char *arg, size_t len)
     }
   }
   localip_rewrite(&addr);
-  if (!smtp_sender_ok(addr.s, addr.len)) {
+  if (!sender_ok(&addr)) {
     logs("refused mail <", addr.s, ">: bad sender syntax");
     out("553 5.1.7 sorry, bad sender address syntax (#5.1.7)\r\n");
     return;

@@ -156,7 +156,8 @@ bool smtp_ipv4_literal(const char *d, size_t len, char ip[16])
   return true;
 }
 
-bool smtp_domain_ok(const char *d, size_t len)
+/* smtp_domain_ok with labels of at most maxlabel bytes */
+static bool domain_ok(const char *d, size_t len, size_t maxlabel)
 {
   size_t label = 0;
   if (len == 0 || len > 255) return false;
@@ -176,7 +177,7 @@ bool smtp_domain_ok(const char *d, size_t len)
       if (label == 0) return false;
       label = 0;
     } else if (is_digit(c) || (c >= 'a' && c <= 'z') || c == '-' || c == '_') {
-      if (++label > 63) return false;
+      if (++label > maxlabel) return false;
     } else {
       return false;
     }
@@ -184,11 +185,27 @@ bool smtp_domain_ok(const char *d, size_t len)
   return label > 0;
 }
 
-/* RFC 5322 atext, plus '.' (dot-atom; dots checked by the caller) */
+bool smtp_domain_ok(const char *d, size_t len) { return domain_ok(d, len, 63); }
+
+/* RFC 5322 atext, plus '.' */
 static bool atext(char c)
 {
   if (is_digit(c) || (lower(c) >= 'a' && lower(c) <= 'z')) return true;
   return c != 0 && strchr("!#$%&'*+-/=?^_`{|}~.", c) != 0;
+}
+
+/* a sender's local part: atext and dots in any number and place, as
+ * qmail takes them ("first.last.@", "a..b@" are real addresses at
+ * Japanese mobile carriers; VERP and SRS make local parts far longer than
+ * RFC 5321's 64 bytes).  What matters is the bytes: no control
+ * characters, spaces, double quotes, parentheses, backslashes, ';', '<',
+ * '>' or '@' ever reach $SENDER. */
+static bool sender_local_ok(const char *a, size_t len)
+{
+  if (len == 0) return false;
+  for (size_t i = 0; i < len; i++)
+    if (!atext(a[i])) return false;
+  return true;
 }
 
 bool smtp_sender_ok(const char *a, size_t len)
@@ -197,12 +214,15 @@ bool smtp_sender_ok(const char *a, size_t len)
   if (len == 0) return true;
   if (len > SMTP_ADDR_MAX) return false;
   at = smtp_last_at(a, len);
-  if (at == len || at == 0 || at > 64) return false;
-  for (size_t i = 0; i < at; i++) {
-    if (!atext(a[i])) return false;
-    if (a[i] == '.' && (i == 0 || i + 1 == at || a[i - 1] == '.')) return false;
-  }
-  return smtp_domain_ok(a + at + 1, len - at - 1);
+  if (at == len) return false;
+  /* no RFC 1035 label limit either: the domain is only a name here */
+  return sender_local_ok(a, at) && domain_ok(a + at + 1, len - at - 1, 255);
+}
+
+bool smtp_sender_unqualified_ok(const char *a, size_t len)
+{
+  if (len > SMTP_ADDR_MAX || smtp_last_at(a, len) != len) return false;
+  return sender_local_ok(a, len);
 }
 
 const char *smtp_relay_trick(const char *a, size_t len)

@@ -52,10 +52,15 @@ bool smtp_domain_ok(const char *d, size_t len);
 bool smtp_ipv4_literal(const char *d, size_t len, char ip[16]);
 
 /* the sender syntax every MAIL must pass: empty, or local@domain with a
- * local part of RFC 5322 atext and dots (no spaces, quotes, parentheses
- * or control characters: the address reaches $SENDER of programs run by
- * .qmail files) and smtp_domain_ok domain */
+ * non-empty local part of RFC 5322 atext and dots, in any place and
+ * number (no spaces, double quotes, parentheses, backslashes or control
+ * characters: the address reaches $SENDER of programs run by .qmail
+ * files), and a domain as smtp_domain_ok but with labels of any length;
+ * at most SMTP_ADDR_MAX bytes in all */
 bool smtp_sender_ok(const char *a, size_t len);
+/* an unqualified sender ("root"): a local part as above and no '@'.
+ * Only for clients that may relay (qmail-smtpd(8)). */
+bool smtp_sender_unqualified_ok(const char *a, size_t len);
 
 /* why a recipient from a client that may not relay is refused before any
  * rcpthosts lookup, or null if it is plain local@domain: more than one

@@ -59,6 +59,16 @@ check('MAIL unknown parameter: 555', s.cmd('MAIL FROM:<a@b.test> FOO=bar')[0] ==
 check('shellshock sender refused', s.cmd('MAIL FROM:<() { :; }; /bin/touch /tmp/pwned@x.test>')[0] == 553)
 check('quoted shellshock sender refused', s.cmd('MAIL FROM:<"() { :; }; id"@x.test>')[0] == 553)
 check('sender without domain refused', s.cmd('MAIL FROM:<joe>')[0] == 553)
+check('sender with control char refused', s.cmd(b'MAIL FROM:<a\x01b@x.test>\r\n')[0] >= 500)
+check('sender with ; refused', s.cmd('MAIL FROM:<a;id@x.test>')[0] == 553)
+# senders qmail accepts and real mail uses: dots anywhere in the local part
+# (Japanese mobile carriers), long VERP/SRS local parts, long labels
+for a in ('first.last.@docomo.ne.jp', 'a..b@x.test', '.a@x.test',
+          'SRS0=' + 'h' * 120 + '=x.test=' + 'u' * 60 + '@srs.test',
+          'u@' + 'l' * 70 + '.test'):
+    c, t = s.cmd('MAIL FROM:<%s>' % a)
+    check('sender accepted: ' + a[:40], c == 250, t)
+    s.cmd('RSET')
 check('SIZE over databytes: 552', s.cmd('MAIL FROM:<a@b.test> SIZE=200000')[0] == 552)
 check('MAIL with SIZE and BODY: 250', s.cmd('MAIL FROM:<a@b.test> SIZE=100 BODY=8BITMIME')[0] == 250)
 check('nested MAIL: 503', s.cmd('MAIL FROM:<a@b.test>')[0] == 503)
@@ -98,6 +108,14 @@ s.cmd('HELO client.test')
 s.cmd('MAIL FROM:<a@b.test>')
 c, t = s.cmd('RCPT TO:<u@evil.test>')
 check('RELAYCLIENT may relay', c == 250, t)
+s.cmd('RSET')
+c, t = s.cmd('MAIL FROM:<root>')
+check('RELAYCLIENT: unqualified sender accepted (as qmail)', c == 250, t)
+c, t = s.cmd('RCPT TO:<%s>' % rcpt)
+check('RELAYCLIENT: RCPT after unqualified sender', c == 250, t)
+s.cmd('RSET')
+c, t = s.cmd('MAIL FROM:<() { :; }; id>')
+check('RELAYCLIENT: unqualified shellshock sender refused', c == 553, t)
 s.close()
 
 # ---- recipient validation ----

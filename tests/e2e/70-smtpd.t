@@ -80,6 +80,12 @@ out=$(printf 'HELO local\r\nMAIL FROM:<root@s.test>\r\nRCPT TO:<%s@s.test>\r\nDA
   "$Q/bin/sendmail" -bs 2>&1)
 like "$out" "250 2.0.0 ok [0-9]+ qp [0-9]+ id [0-9]+" "sendmail -bs queues a message"
 ok wait_for 30 more_than "$before"
+# an unqualified sender, as local programs give: accepted (RELAYCLIENT)
+before=$(maildir_count "$H/Maildir")
+out=$(printf 'HELO local\r\nMAIL FROM:<root>\r\nRCPT TO:<%s@s.test>\r\nDATA\r\nSubject: bs2\r\n\r\nhi\r\n.\r\nQUIT\r\n' "$U" |
+  "$Q/bin/sendmail" -bs 2>&1)
+like "$out" "250 2.0.0 ok [0-9]+ qp [0-9]+ id [0-9]+" "sendmail -bs: MAIL FROM:<root> queued"
+ok wait_for 30 more_than "$before"
 
 # the service directory, run under a private svscan on another port
 ok test -x "$Q/supervise/qmail-smtpd/run"

@@ -30,6 +30,8 @@ static const char *hops(const char *hdr, int n)
   return m.toobig;
 }
 
+static bool S(const char *a) { return smtp_sender_ok(a, strlen(a)); }
+
 static sa_t keys;
 static int collect(void *ctx, const char *k, size_t n)
 {
@@ -85,6 +87,50 @@ int main(void)
   OK(!smtp_sender_ok("() { :; }; id@x.test", 20), "shellshock sender refused");
   OK(!smtp_sender_ok("joe", 3), "sender without domain refused");
   OK(smtp_sender_ok("a.b+c@x.test", 12), "sender ok");
+  /* what qmail accepts and real mail uses */
+  OK(S("first.last.@docomo.ne.jp"), "local part with trailing dot (Japanese carriers)");
+  OK(S("a..b@x.test"), "two dots in a row");
+  OK(S(".a@x.test"), "leading dot");
+  OK(S("o'brien@x.test"), "apostrophe (atext)");
+  {
+    char lp[900];
+    memset(lp, 'v', 880);
+    memcpy(lp + 880, "@x.test", 8);
+    OK(S(lp), "local part of 880 bytes (VERP/SRS)");
+    memset(lp, 'd', 102);
+    memcpy(lp, "u@", 2);
+    memcpy(lp + 102, ".test", 6);
+    OK(S(lp), "domain label over 63 bytes");
+    OK(!smtp_domain_ok(lp + 2, strlen(lp + 2)), "still refused as a recipient domain");
+  }
+  {
+    char big[SMTP_ADDR_MAX + 2];
+    memset(big, 'v', sizeof big - 1);
+    big[sizeof big - 1] = 0;
+    memcpy(big + sizeof big - 8, "@x.test", 7);
+    OK(!S(big), "address over SMTP_ADDR_MAX refused");
+  }
+  /* the bytes that must never reach $SENDER */
+  OK(!S("a b@x.test"), "space refused");
+  OK(!S("\"a\"@x.test"), "double quote refused");
+  OK(!S("a(b)@x.test"), "parentheses refused");
+  OK(!S("a;b@x.test"), "semicolon refused");
+  OK(!S("a\\b@x.test"), "backslash refused");
+  OK(!S("a<b@x.test"), "< refused");
+  OK(!S("a\tb@x.test"), "tab refused");
+  OK(!S("a\x7f@x.test"), "DEL refused");
+  OK(!S("a\xe9@x.test"), "8-bit byte refused");
+  OK(!S("a@b@x.test"), "second @ refused");
+  OK(!S("@x.test"), "empty local part refused");
+  OK(!S("a@x..test"), "empty domain label refused");
+  OK(!S("a@x.test."), "trailing dot in domain refused");
+  OK(!S("a@x_y;.test"), "bad domain character refused");
+  /* unqualified: only through smtp_sender_unqualified_ok (relay clients) */
+  OK(smtp_sender_unqualified_ok("root", 4), "unqualified root");
+  OK(smtp_sender_unqualified_ok("a..b.", 5), "unqualified with dots");
+  OK(!smtp_sender_unqualified_ok("", 0), "unqualified: empty is not it");
+  OK(!smtp_sender_unqualified_ok("a@x.test", 8), "unqualified: has a domain");
+  OK(!smtp_sender_unqualified_ok("() { :; }; id", 13), "unqualified shellshock refused");
 
   OK(!smtp_relay_trick("u@x.test", 8), "plain address");
   OK(smtp_relay_trick("u%v@x.test", 10), "% refused");
