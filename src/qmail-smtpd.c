@@ -404,7 +404,8 @@ static void blast(void)
       if (c == '\n' && st != S_CR && st != S_DOTCR) {
         buf_skip(&bin, (size_t)i + 1);
         logs("bare LF in DATA: dropped connection");
-        out("451 4.6.0 bare LF in DATA; see RFC 5321 2.3.8 (#4.6.0)\r\n");
+        /* qmail's pointer, which admins and scripts grep for */
+        out("451 4.6.0 See http://pobox.com/~djb/docs/smtplf.html. (#4.6.0)\r\n");
         leave(1);
       }
       switch (st) {

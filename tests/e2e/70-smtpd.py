@@ -226,6 +226,8 @@ for name, payload in [('<LF>.<LF>', b'Subject: x\r\n\r\nabc\n.\nQUIT\n'),
     c, t = s.cmd(payload)
     c2, t2 = s.reply()
     check('smuggling %s: 451 and hang up' % name, c == 451 and c2 == 0, (t, t2))
+    check('smuggling %s: qmail\'s smtplf text' % name,
+          t == b'451 4.6.0 See http://pobox.com/~djb/docs/smtplf.html. (#4.6.0)\r\n', t)
     s.close()
 
 # limits
