@@ -12,6 +12,7 @@
  * Malformed input closes the connection with nothing queued.  Every
  * input is bounded; nothing here needs privileges. */
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 #include "buf.h"
 #include "die.h"
@@ -79,21 +80,24 @@ static void giveup(void)
 }
 
 /* malformed input or a vanished client: nothing of this package is
- * queued and no reply can be in order any more */
+ * queued and no reply can be in order any more.  As qmail-qmtpd, exit
+ * 100 for a package that breaks the protocol (or our bounds, which no
+ * retry of it will meet) and 1 when the client went away or I/O failed. */
 static _Noreturn void drop(const char *what)
 {
+  bool bad = errno == E2BIG || errno == EPROTO;
   const char *why = errno == ENODATA ? "client disconnected in " : errno == E2BIG ? "too long: "
                     : errno == EPROTO ? "bad netstring: " : "trouble reading ";
   giveup();
   qms_log(why, what, ": dropped connection");
-  qms_exit(1);
+  qms_exit(bad ? 100 : 1);
 }
 
 static _Noreturn void drop2(const char *why)
 {
   giveup();
   qms_log(why, ": dropped connection");
-  qms_exit(1);
+  qms_exit(100);
 }
 
 static bool has_ctrl(const char *a, size_t len)

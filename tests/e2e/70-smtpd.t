@@ -87,6 +87,25 @@ out=$(printf 'HELO local\r\nMAIL FROM:<root>\r\nRCPT TO:<%s@s.test>\r\nDATA\r\nS
 like "$out" "250 2.0.0 ok [0-9]+ qp [0-9]+ id [0-9]+" "sendmail -bs: MAIL FROM:<root> queued"
 ok wait_for 30 more_than "$before"
 
+# qmail-qmtpd (it shares this area's code) exits as qmail's does: 100 for
+# a malformed package, 1 when the client goes away, 0 at a clean end
+qmtp() { # expected-code name input
+  local rc=0
+  printf "$3" | (cd "$T" && setpriv --reuid="$qd" --regid="$nf" --clear-groups \
+    env - PATH=/usr/bin:/bin ASAN_OPTIONS="${ASAN_OPTIONS:-}" "$Q/bin/qmail-qmtpd") \
+    >/dev/null 2>>"$T/qmtpd-direct.log" || rc=$?
+  is "$rc" "$1" "qmail-qmtpd exits $1: $2"
+}
+qmtp 100 "non-digit length" '1x:\nabc,'
+qmtp 100 "leading zero" '05:\nabcd,'
+qmtp 100 "missing comma" '5:\nabcdX'
+qmtp 100 "empty message netstring" '0:,'
+qmtp 100 "message starting with neither LF nor CR" '5:Xabcd,'
+qmtp 100 "length overflowing" '99999999999999999999999999:\n'
+qmtp 1 "EOF inside a length" '12'
+qmtp 0 "no package at all" ''
+nok grep -q 'ERROR: AddressSanitizer\|runtime error' "$T/qmtpd-direct.log"
+
 # the service directory, run under a private svscan on another port
 ok test -x "$Q/supervise/qmail-smtpd/run"
 ok test -x "$Q/supervise/qmail-smtpd/log/run"
