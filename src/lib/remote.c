@@ -35,6 +35,7 @@
 #include "dns.h"
 #include "fdio.h"
 #include "num.h"
+#include "quote.h"
 #include "sa.h"
 #include "smtpc.h"
 #include "remote.h"
@@ -391,6 +392,15 @@ static void out_s(const char *s)
   if (buf_puts(&bsmtp, s) == -1) lost(" lost while sending. (#4.4.2)");
 }
 
+/* an envelope address, its local part quoted when it is not a dot-atom */
+static void out_addr(const char *a)
+{
+  static sa_t q;
+  q.len = 0;
+  if (!quote_addr(&q, a) || !sa_0(&q)) die_nomem();
+  out_s(q.s);
+}
+
 static void flush_out(void)
 {
   if (buf_flush(&bsmtp) == -1) lost(" lost while sending. (#4.4.2)");
@@ -496,7 +506,7 @@ greeted:
   }
 
   out_s("MAIL FROM:<");
-  out_s(sender);
+  out_addr(sender);
   out_s(">");
   if (ext.size) {
     num[fmt_ulong(num, (unsigned long)msgsize)] = 0;
@@ -510,7 +520,7 @@ greeted:
     for (size_t i = 0; i < nrcpt; ++i) {
       if (res[i].letter) continue; /* refused locally */
       out_s("RCPT TO:<");
-      out_s(rcpt[i]);
+      out_addr(rcpt[i]);
       out_s(">\r\n");
     }
   }
@@ -525,7 +535,7 @@ greeted:
     if (!ext.pipelining) {
       if (mailc < 200 || mailc > 299) break;
       out_s("RCPT TO:<");
-      out_s(rcpt[i]);
+      out_addr(rcpt[i]);
       out_s(">\r\n");
       flush_out();
     }

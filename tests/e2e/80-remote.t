@@ -368,6 +368,24 @@ smode S ok
 ok svc -a "$Q/supervise/qmail-send"
 ok wait_for 30 has S $((ns + 1))
 
+# ---- qmail-remote run by hand ------------------------------------------------------
+# as qmailr in the hub's namespace; its records with NUL shown as |
+QR_UID=$(id -u qtqmailr) QR_GID=$(id -g qtqmailr)
+qr() { ip netns exec "$H" setpriv --reuid="$QR_UID" --regid="$QR_GID" --clear-groups "$Q/bin/qmail-remote" "$@" | tr '\0' '|'; }
+printf 'Subject: by hand\n\nby hand\n' >"$T/.byhand"
+smode S ok
+# local parts that are not dot-atoms go out quoted, as qmail writes them
+ns=$(nmsg S)
+qr s.test 'a b@hub.test' 'a@b@s.test' <"$T/.byhand" >/dev/null
+ok wait_for 10 has S $((ns + 1))
+is "$(sed -n 1,2p "$(lastmsg S)")" 'MAIL FROM:<"a b"@hub.test>
+RCPT TO:<"a@b"@s.test>' "MAIL FROM and RCPT TO quote a local part that is not a dot-atom"
+ns=$(nmsg S)
+qr s.test '' 'plain.dot-atom@s.test' <"$T/.byhand" >/dev/null
+ok wait_for 10 has S $((ns + 1))
+is "$(sed -n 1,2p "$(lastmsg S)")" 'MAIL FROM:<>
+RCPT TO:<plain.dot-atom@s.test>' "the empty sender and a dot-atom go out as they are"
+
 # ---- smuggling: bare CR and bare LF before dots --------------------------------
 smode S ok
 ns=$(nmsg S)
