@@ -314,10 +314,14 @@ static void finish(int w, const char *out, size_t len, sa_t *r)
   else if (msg[0] == 'K' && !rec) letter = 'Z'; /* success, but for whom? */
   else letter = msg[0];
   if (!sa_append(r, letter)) goto nomem;
+  /* as qmail's: the recipient's text, then the message's ("Giving up on
+   * 1.2.3.4." after a refusal).  Each text is LF-ended lines; one from
+   * a $QMAILREMOTE that is not gets an LF, so the two stay apart */
   if (rec && reclen > 1 && !sa_catb(r, rec + 1, reclen - 1)) goto nomem;
-  /* the message record explains a message-level outcome; after a
-   * recipient rejection it adds nothing the sender needs */
-  if (msg && msglen > 1 && !(rec && rec[0] != 'r') && !sa_catb(r, msg + 1, msglen - 1)) goto nomem;
+  if (msg && msglen > 1) {
+    if (r->len > 1 && r->s[r->len - 1] != '\n' && !sa_append(r, '\n')) goto nomem;
+    if (!sa_catb(r, msg + 1, msglen - 1)) goto nomem;
+  }
   if (r->len == 1) {
     const char *t = letter == 'K' ? "delivered" : letter == 'D'
       ? "Permanent failure with no reason given. (#5.3.0)"

@@ -77,7 +77,9 @@ static _Noreturn void end_run(void)
 
 /* ---- results ------------------------------------------------------------ */
 
-/* one record: the letter, the parts (sanitised), the NUL */
+/* one record: the letter, the parts (sanitised), the NUL.  As in qmail,
+ * a text is lines, each ended by LF: our sentences and each line of a
+ * reply are lines of their own (qmail-send logs LF as '/') */
 static void record(char letter, const char *const *parts, size_t nparts)
 {
   sa_t t = SA_INIT;
@@ -88,6 +90,7 @@ static void record(char letter, const char *const *parts, size_t nparts)
     t.len = TEXT_MAX - 2;
     if (!sa_cats(&t, "...")) die_nomem();
   }
+  if (t.len > 1 && t.s[t.len - 1] != '\n' && !sa_append(&t, '\n')) die_nomem();
   if (!sa_0(&t) || buf_put(&bout, t.s, t.len) == -1) {
     sa_free(&t);
     end_run();
@@ -294,7 +297,7 @@ static void mx_hosts(const char *host)
     nhosts = k;
   }
   if (nhosts) return;
-  if (prefme != UINT_MAX) perm("Sorry. Although I'm listed as a best-preference MX or A for that host,/it isn't in my control/locals file, so I don't treat it as local./The mail for ", host, " loops back to myself. (#5.4.6)");
+  if (prefme != UINT_MAX) perm("Sorry. Although I'm listed as a best-preference MX or A for that host,\nit isn't in my control/locals file, so I don't treat it as local.\nThe mail for ", host, " loops back to myself. (#5.4.6)");
   if (soft) temp("Temporary failure looking up the mail hosts of ", host, ". (#4.4.3)");
   perm("Sorry, I couldn't find a mail host with an address for ", host, ". (#5.4.4)");
 }
@@ -427,13 +430,13 @@ static void quit(void)
   buf_flush(&bsmtp);
 }
 
-static sa_t said; /* "Remote host said: ..." text of the last reply */
+static sa_t said; /* "Remote host said: ..." line(s) of the last reply, after an LF */
 static sa_t mailsaid; /* the same for the reply to MAIL */
 
 static const char *remote_said(void)
 {
   said.len = 0;
-  if (!sa_copys(&said, "/Remote host said: ") || !sa_catb(&said, reply.s, reply.len) ||
+  if (!sa_copys(&said, "\nRemote host said: ") || !sa_catb(&said, reply.s, reply.len) ||
       !sa_0(&said))
     die_nomem();
   return said.s;
@@ -754,7 +757,7 @@ _Noreturn void remote_main(int argc, char **argv)
   }
   if (!sa_0(&why)) die_nomem();
   if (anydead && nhosts)
-    temp(why.s, "/Some mail hosts were skipped: they timed out recently (see qmail-tcpto).", 0);
+    temp(why.s, "\nSome mail hosts were skipped: they timed out recently (see qmail-tcpto).", 0);
   temp(why.s, 0, 0);
 }
 

@@ -144,7 +144,7 @@ int smtpc_clean(sa_t *out, const char *s, size_t len, size_t max)
   if (!sa_readyplus(out, n + 3)) return 0;
   for (size_t i = 0; i < n; ++i) {
     unsigned char c = (unsigned char)s[i];
-    out->s[out->len++] = c == '\n' ? '/' : (c < 32 || c > 126) ? '?' : (char)c;
+    out->s[out->len++] = c != '\n' && (c < 32 || c > 126) ? '?' : (char)c;
   }
   if (len > max) return sa_cats(out, "...");
   return 1;

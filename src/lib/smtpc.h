@@ -43,7 +43,8 @@ int smtpc_data(smtpc_data_t *, buf_t *out, const char *s, size_t len);
 /* ends the last line if needed and writes the final ".\r\n" */
 int smtpc_data_end(smtpc_data_t *, buf_t *out);
 
-/* report text: each byte outside printable ASCII becomes '?', each line
- * break '/', at most max bytes appended to out (then "...") */
+/* report text: each byte outside printable ASCII but LF becomes '?'; LF,
+ * which ends a line of the report as it ends one of a reply, is kept; at
+ * most max bytes appended to out (then "...") */
 int smtpc_clean(sa_t *out, const char *s, size_t len, size_t max);
 #endif

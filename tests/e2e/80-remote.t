@@ -347,6 +347,16 @@ ok inj "gone@s.test"
 ok wait_for 30 eval '[ $(bounces) -gt '"$b0"' ]'
 ok bounce_has 'no such user'
 ok bounce_has '550 5.1.1 second line'
+# qmail's texts: LF-ended lines, the recipient's text then the message's;
+# in the bounce the lines stay lines, in the log LF is '/'
+bf=$(grep -rl 'second line' "$SHOME/Maildir/new" | head -n 1)
+is "$(sed -n '/^<gone@s.test>:$/,/^$/p' "$bf")" '<gone@s.test>:
+10.201.1.8 does not like recipient.
+Remote host said: 550-5.1.1 ?[2J?]0;owned?`reboot`; $(id) no such user
+550 5.1.1 second line
+Giving up on 10.201.1.8.' "bounce paragraph: one line per line of the report"
+ok eval "inst_log | grep -qF 'failure: 10.201.1.8_does_not_like_recipient./Remote_host_said:_550-5.1.1_?[2J?]0;owned?\`reboot\`;_\$(id)_no_such_user/550_5.1.1_second_line/Giving_up_on_10.201.1.8./'"
+ok logn 'success: 10.201.1.1_accepted_message./Remote_host_said:_250_ok_queued/$' 1
 nok eval "inst_log | grep -q \$'\\e'"
 nok eval "grep -rq \$'\\e' '$SHOME/Maildir/new'"
 like "$(inst_log | grep 'no_such_user' | head -n 1)" 'reboot.;_..id._no_such_user' "remote text logged, sanitised"
@@ -376,7 +386,10 @@ printf 'Subject: by hand\n\nby hand\n' >"$T/.byhand"
 smode S ok
 # local parts that are not dot-atoms go out quoted, as qmail writes them
 ns=$(nmsg S)
-qr s.test 'a b@hub.test' 'a@b@s.test' <"$T/.byhand" >/dev/null
+out=$(qr s.test 'a b@hub.test' 'a@b@s.test' <"$T/.byhand")
+is "$out" 'r|K10.201.1.8 accepted message.
+Remote host said: 250 ok queued
+|' "records: LF-ended lines, each record NUL-terminated"
 ok wait_for 10 has S $((ns + 1))
 is "$(sed -n 1,2p "$(lastmsg S)")" 'MAIL FROM:<"a b"@hub.test>
 RCPT TO:<"a@b"@s.test>' "MAIL FROM and RCPT TO quote a local part that is not a dot-atom"

@@ -126,7 +126,10 @@ int main(void)
 
   t.len = 0;
   smtpc_clean(&t, "a\x1b[31m\nb\x7f\xff", 10, 100);
-  EQ_MEM(t.s, t.len, "a?[31m/b??", 10, "control and 8-bit bytes replaced, lines joined");
+  EQ_MEM(t.s, t.len, "a?[31m\nb??", 10, "control and 8-bit bytes replaced, LF kept (a line end, as in qmail)");
+  t.len = 0;
+  smtpc_clean(&t, "550-a\r\n550 b\t", 13, 100);
+  EQ_MEM(t.s, t.len, "550-a?\n550 b?", 13, "CR and TAB replaced, lines stay lines");
   t.len = 0;
   smtpc_clean(&t, "abcdef", 6, 3);
   EQ_MEM(t.s, t.len, "abc...", 6, "capped");
