@@ -2,7 +2,8 @@
  * one message to one destination over SMTP.  Runs as qmailr: qmail-rspawn
  * runs this code in its workers (remote_run), without an exec.
  *
- *   qmail-remote host sender recipient...   (message on stdin, seekable)
+ *   qmail-remote host sender recipient...   (message on stdin; a pipe is
+ *                                            copied to memory first)
  *
  * Results go to stdout as NUL-terminated records, one per recipient (r
  * accepted, h refused for good, s refused for now) and then one for the
@@ -24,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -48,6 +50,9 @@
  * qmail-rspawn's 10000 bytes */
 #define TEXT_MAX 900
 #define ADDR_MAX 1000 /* envelope address length we pass on */
+/* a message read from a pipe is copied to memory first (it is read twice:
+ * for its size, then for DATA); this bounds that copy */
+#define PIPE_MAX (128UL << 20)
 
 typedef struct {
   dns_ip_t ip;
@@ -622,6 +627,33 @@ static int bad_addr(const char *a)
   return 0;
 }
 
+/* makes fd 0 seekable: a message on a pipe is copied into an anonymous
+ * memory file (or an unlinked file in /tmp), which becomes fd 0 */
+static void seekable_stdin(void)
+{
+  char b[65536];
+  size_t total = 0;
+  int fd;
+  if (lseek(0, 0, SEEK_SET) == 0) return;
+  if (errno != ESPIPE) temp("Unable to rewind the message. (#4.3.0)", 0, 0);
+  fd = memfd_create("qmail-remote", MFD_CLOEXEC);
+  if (fd == -1) fd = open("/tmp", O_TMPFILE | O_RDWR | O_EXCL | O_CLOEXEC, 0600);
+  if (fd == -1) temp("Unable to make a copy of the message from the pipe. (#4.3.0)", 0, 0);
+  for (;;) {
+    ssize_t r = read(0, b, sizeof b);
+    if (r == -1 && errno == EINTR) continue;
+    if (r == -1) temp("Unable to read the message. (#4.3.0)", 0, 0);
+    if (r == 0) break;
+    if ((size_t)r > PIPE_MAX - total)
+      temp("The message on the pipe is too big to copy (over 128 MiB); give it as a file. (#4.3.0)", 0, 0);
+    total += (size_t)r;
+    if (write_all(fd, b, (size_t)r) == -1)
+      temp("Unable to make a copy of the message from the pipe. (#4.3.0)", 0, 0);
+  }
+  if (fd_move(0, fd) == -1 || lseek(0, 0, SEEK_SET) != 0)
+    temp("Unable to make a copy of the message from the pipe. (#4.3.0)", 0, 0);
+}
+
 _Noreturn void remote_main(int argc, char **argv)
 {
   const char *host, *sender, *route;
@@ -667,7 +699,7 @@ _Noreturn void remote_main(int argc, char **argv)
     buf_t m = BUF_INIT(buf_read_op, 0, mspace, sizeof mspace);
     smtpc_data_t dw;
     smtpc_data_init(&dw);
-    if (lseek(0, 0, SEEK_SET) != 0) temp("The message is not seekable. (#4.3.0)", 0, 0);
+    seekable_stdin();
     for (;;) {
       ssize_t r = buf_feed(&m);
       if (r == 0) break;

@@ -393,6 +393,14 @@ Remote host said: 250 ok queued
 ok wait_for 10 has S $((ns + 1))
 is "$(sed -n 1,2p "$(lastmsg S)")" 'MAIL FROM:<"a b"@hub.test>
 RCPT TO:<"a@b"@s.test>' "MAIL FROM and RCPT TO quote a local part that is not a dot-atom"
+# the message on a pipe: copied first (qmail-remote reads it twice)
+ns=$(nmsg S)
+out=$(cat "$T/.byhand" | qr s.test "qt$SND@hub.test" 'piped@s.test')
+is "$out" 'r|K10.201.1.8 accepted message.
+Remote host said: 250 ok queued
+|' "message on a pipe: delivered"
+ok wait_for 10 has S $((ns + 1))
+ok grep -q '^by hand' "$(lastmsg S)"
 ns=$(nmsg S)
 qr s.test '' 'plain.dot-atom@s.test' <"$T/.byhand" >/dev/null
 ok wait_for 10 has S $((ns + 1))
