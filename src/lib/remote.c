@@ -8,7 +8,7 @@
  * Results go to stdout as NUL-terminated records, one per recipient (r
  * accepted, h refused for good, s refused for now) and then one for the
  * message (K delivered, Z try later, D failed for good).  Exit code is 0
- * whatever happened, except for a usage error.
+ * whatever happened, a usage error included (a D record).
  *
  * Nothing that comes from DNS or from the remote server is ever handed to
  * a shell or a terminal: it is only compared, connected to, or copied
@@ -666,7 +666,8 @@ _Noreturn void remote_main(int argc, char **argv)
   sa_t why = SA_INIT;
 
   PROG = "qmail-remote";
-  if (argc < 4) die_usage("qmail-remote host sender recipient ...");
+  /* as qmail's: even a usage error is a record, and the exit code 0 */
+  if (argc < 4) perm("I (qmail-remote) was invoked improperly. (#5.3.5)", 0, 0);
   signal(SIGPIPE, SIG_IGN);
   host = argv[1];
   sender = argv[2];

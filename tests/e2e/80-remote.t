@@ -393,6 +393,10 @@ Remote host said: 250 ok queued
 ok wait_for 10 has S $((ns + 1))
 is "$(sed -n 1,2p "$(lastmsg S)")" 'MAIL FROM:<"a b"@hub.test>
 RCPT TO:<"a@b"@s.test>' "MAIL FROM and RCPT TO quote a local part that is not a dot-atom"
+# a usage error is a D record and exit code 0, as in qmail
+out=$("$Q/bin/qmail-remote" a b </dev/null | tr '\0' '|'; echo "rc=${PIPESTATUS[0]}")
+is "$out" 'DI (qmail-remote) was invoked improperly. (#5.3.5)
+|rc=0' "usage error: a D record, exit code 0"
 # the message on a pipe: copied first (qmail-remote reads it twice)
 ns=$(nmsg S)
 out=$(cat "$T/.byhand" | qr s.test "qt$SND@hub.test" 'piped@s.test')
