@@ -1,9 +1,11 @@
 /* tcpto: see tcpto.h */
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include "fdio.h"
+#include "num.h"
 #include "tcpto.h"
 
 static size_t alen(int family) { return family == AF_INET6 ? 16 : 4; }
@@ -82,6 +84,17 @@ int tcpto_rec(const unsigned char *b, size_t i, dns_ip_t *ip, unsigned *count, t
   *count = r[1];
   *last = get_time(r);
   return 1;
+}
+
+int tcpto_line(sa_t *out, const dns_ip_t *ip, unsigned count, time_t last, time_t now)
+{
+  char a[INET6_ADDRSTRLEN + 1], n[FMT_ULONG];
+  dns_ip_fmt(ip, a);
+  if (!sa_cats(out, a) || !sa_cats(out, " timed out ")) return 0;
+  n[fmt_ulong(n, now >= last ? (unsigned long)(now - last) : 0)] = 0;
+  if (!sa_cats(out, n) || !sa_cats(out, " seconds ago; # recent timeouts: ")) return 0;
+  n[fmt_ulong(n, count)] = 0;
+  return sa_cats(out, n) && sa_append(out, '\n');
 }
 
 /* reads the whole file under the lock; returns the fd (locked) or -1 */

@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <time.h>
 #include "dns.h"
+#include "sa.h"
 
 #define TCPTO_REC 32
 #define TCPTO_FILE_MAX 65536
@@ -38,6 +39,11 @@ int tcpto_scan(const unsigned char *b, size_t len, const dns_ip_t *ip, time_t no
 void tcpto_note(unsigned char *b, size_t len, const dns_ip_t *ip, time_t now, int timedout);
 /* record i: 1 used (fills ip, count, last), 0 empty */
 int tcpto_rec(const unsigned char *b, size_t i, dns_ip_t *ip, unsigned *count, time_t *last);
+
+/* qmail-tcpto's line for a record, as qmail prints it:
+ * "IP timed out N seconds ago; # recent timeouts: K\n" (N is 0 if last
+ * is in the future); appended to out, false if out of memory */
+int tcpto_line(sa_t *out, const dns_ip_t *ip, unsigned count, time_t last, time_t now);
 
 /* the file: problems with it are ignored (it is an optimisation) */
 int tcpto_dead(const char *path, const dns_ip_t *ip, unsigned long window);

@@ -48,6 +48,18 @@ int main(void)
   tcpto_note(b, sizeof b, &a, now + 1000, 1);
   OK(tcpto_rec(b, 0, &x, &cnt, &last) && memcmp(x.a, a.a, 4) == 0, "oldest slot reused");
 
+  {
+    sa_t l = SA_INIT;
+    OK(tcpto_line(&l, &a, 2, now - 75, now), "line: formatted");
+    EQ_MEM(l.s, l.len, "10.1.1.1 timed out 75 seconds ago; # recent timeouts: 2\n", 56,
+           "line: qmail's format");
+    l.len = 0;
+    OK(tcpto_line(&l, &c, 1, now + 5, now), "line: IPv6, clock gone back");
+    EQ_MEM(l.s, l.len, "fd00:201::9 timed out 0 seconds ago; # recent timeouts: 1\n", 58,
+           "line: IPv6 as printed before, a future time as 0 seconds");
+    sa_free(&l);
+  }
+
   snprintf(path, sizeof path, "%s/tcpto", t_tmpdir());
   memset(b, 0, sizeof b);
   t_write(path, (const char *)b, sizeof b);
