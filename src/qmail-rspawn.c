@@ -25,6 +25,7 @@
 #include "remote.h"
 #include "sa.h"
 #include "spawn.h"
+#include "tcpto.h"
 #include "workers.h"
 
 const char *PROG = "qmail-rspawn";
@@ -342,6 +343,10 @@ int main(int argc, char **argv)
    * anybody more than qmailr's rights */
   const char *env = getenv("QMAILREMOTE");
   if (chdir(auto_qmail) == -1) die_sys(111, "unable to switch to ", auto_qmail);
+  /* as qmail's: a restart forgets the hosts that timed out (admins
+   * restart qmail-send for that); the file is only a cache, so trouble
+   * with it does not stop us */
+  (void)tcpto_clear("queue/lock/tcpto");
   if (env && *env && (!sa_copys(&remote, env) || !sa_0(&remote))) die_nomem();
   for (size_t i = 0; i < CACHE_MAX; ++i) cache[i].fd = -1;
   /* no cache for an exec'd $QMAILREMOTE, nor if the socket cannot be had

@@ -1,8 +1,10 @@
 /* tcpto: see tcpto.h */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "fdio.h"
 #include "num.h"
@@ -131,4 +133,25 @@ void tcpto_mark(const char *path, const dns_ip_t *ip, int timedout)
   tcpto_note(b, len, ip, time(0), timedout);
   if (pwrite(fd, b, len, 0) != (ssize_t)len) { /* best effort: it is a cache */ }
   close(fd);
+}
+
+int tcpto_clear(const char *path)
+{
+  static const unsigned char zero[TCPTO_FILE_MAX];
+  struct stat st;
+  size_t n;
+  int fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW), e;
+  if (fd == -1) return -1;
+  if (lock_ex(fd) == -1 || fstat(fd, &st) == -1) goto fail;
+  n = st.st_size > (off_t)sizeof zero ? sizeof zero : (size_t)st.st_size;
+  if (pwrite(fd, zero, n, 0) != (ssize_t)n) {
+    if (errno == 0) errno = EIO;
+    goto fail;
+  }
+  return close(fd);
+fail:
+  e = errno;
+  close(fd);
+  errno = e;
+  return -1;
 }

@@ -48,4 +48,8 @@ int tcpto_line(sa_t *out, const dns_ip_t *ip, unsigned count, time_t last, time_
 /* the file: problems with it are ignored (it is an optimisation) */
 int tcpto_dead(const char *path, const dns_ip_t *ip, unsigned long window);
 void tcpto_mark(const char *path, const dns_ip_t *ip, int timedout);
+/* forgets every host: overwrites the file with zeros, keeping its size,
+ * under its lock (qmail-tcpok, and qmail-rspawn at start as qmail's
+ * does); 0, or -1 with errno */
+int tcpto_clear(const char *path);
 #endif

@@ -566,9 +566,19 @@ printf '%s\n' 'route.test:10.201.1.7:2525' >"$Q/control/smtproutes"
 
 # ---- queuelifetime ----------------------------------------------------------------
 smode S rcpt-4xx reply-text=still-busy
+# a dead host remembered: restarting qmail-send forgets it, as in qmail
+# (qmail-rspawn clears lock/tcpto when it starts)
+python3 - "$Q/queue/lock/tcpto" <<'PY'
+import sys, struct, time
+p = sys.argv[1]; b = bytearray(open(p, 'rb').read())
+b[0:32] = bytes([4, 2]) + bytes(6) + struct.pack('>Q', int(time.time())) + bytes([10, 201, 9, 7]) + bytes(12)
+open(p, 'r+b').write(b)
+PY
+like "$("$Q/bin/qmail-tcpto" | grep '^10\.201\.9\.7 ')" '^10\.201\.9\.7 timed out' "a dead host remembered before the restart"
 ok inst_stop
 echo 3 >"$Q/control/queuelifetime"
 PATH=$T/nsbin:$PATH ok inst_start
+ok wait_for 10 eval '[ -z "$("$Q/bin/qmail-tcpto")" ]'
 b0=$(bounces)
 ok inj "old@s.test"
 ok wait_for 30 logn 'deferral:.*still-busy' 1

@@ -1,5 +1,6 @@
 /* tcpto_test: the timeout memory, in memory and in a file */
 #include <arpa/inet.h>
+#include <errno.h>
 #include "t.h"
 #include "tcpto.h"
 
@@ -76,5 +77,25 @@ int main(void)
     if (f) fclose(f);
     OK(k == 1024 && memcmp(b, z, 1024) == 0, "file: cleared, size kept");
   }
+  /* clearing: every record goes, the size stays (qmail-tcpok, and
+   * qmail-rspawn at start) */
+  tcpto_mark(path, &a, 1);
+  tcpto_mark(path, &c, 1);
+  {
+    FILE *f = fopen(path, "rb");
+    size_t k = f ? fread(b, 1, sizeof b, f) : 0;
+    if (f) fclose(f);
+    OK(k == 1024 && tcpto_rec(b, 0, &x, &cnt, &last) && tcpto_rec(b, 1, &x, &cnt, &last),
+       "file: two records before clearing");
+  }
+  OK(tcpto_clear(path) == 0, "clear: done");
+  {
+    FILE *f = fopen(path, "rb");
+    size_t k = f ? fread(b, 1, sizeof b, f) : 0;
+    unsigned char z[1024] = {0};
+    if (f) fclose(f);
+    OK(k == 1024 && memcmp(b, z, 1024) == 0, "clear: all zero, size kept");
+  }
+  OK(tcpto_clear("/nonexistent/tcpto") == -1 && errno == ENOENT, "clear: no file is an error");
   return t_done();
 }
