@@ -479,7 +479,10 @@ static int smtp(const char *sender, char **rcpt, rcpt_t *res, size_t nrcpt,
     goto greeted;
   }
   c = get_reply();
-  if (c < 200 || c > 299) return 1;
+  if (c < 200 || c > 299) {
+    if (c != -1) quit(); /* as qmail: a refusing server is still told */
+    return 1;
+  }
   out_s("EHLO ");
   out_s(helo.s);
   out_s("\r\n");

@@ -112,7 +112,7 @@ cat >"$T/sink.py" <<'PY'
 #!/usr/bin/env python3
 # SMTP sink for the qmail-remote tests: sink.py DIR ADDR PORT [ADDR PORT ...]
 # Behaviour is read from DIR/mode at each connection (words, any order):
-#   ok (default)  greet-hang  greet-4xx  noehlo  nopipe  size=N  mail-5xx
+#   ok (default)  greet-hang  greet-4xx  greet-close  noehlo  nopipe  size=N  mail-5xx
 #   rcpt-4xx  rcpt-5xx  data-4xx  final-4xx  final-5xx  drop-data  banner=TEXT
 #   reply-text=TEXT (used in 4xx/5xx replies)
 #   hangup-after (close the connection after each 250 to the final dot)
@@ -149,8 +149,15 @@ class H(socketserver.StreamRequestHandler):
         log(b'CONNECT ' + self.client_address[0].encode())
         if 'greet-hang' in m:
             time.sleep(30); return
+        if 'greet-close' in m: return
         if 'greet-4xx' in m:
-            self.w('421 ' + txt); return
+            # then logs what the client says before it closes (QUIT)
+            self.w('421 ' + txt)
+            self.request.settimeout(5)
+            try: line = self.rfile.readline(10000)
+            except OSError: return
+            if line: log(line.rstrip(b'\r\n'))
+            return
         self.w('220 ' + (opt(m, 'banner') or 'sink ESMTP'))
         env = []
         nmail = 0
@@ -397,6 +404,12 @@ RCPT TO:<"a@b"@s.test>' "MAIL FROM and RCPT TO quote a local part that is not a 
 out=$("$Q/bin/qmail-remote" a b </dev/null | tr '\0' '|'; echo "rc=${PIPESTATUS[0]}")
 is "$out" 'DI (qmail-remote) was invoked improperly. (#5.3.5)
 |rc=0' "usage error: a D record, exit code 0"
+# a refusing greeting: QUIT before closing, as qmail does
+smode S greet-4xx reply-text=busy-now
+out=$(qr s.test "qt$SND@hub.test" 'g@s.test' <"$T/.byhand")
+like "$out" '^ZConnected to 10\.201\.1\.8 but the greeting' "greeting 421: deferred"
+ok wait_for 10 eval '[ "$(tail -n 1 "$T/s/S/log")" = QUIT ]'
+smode S ok
 # the message on a pipe: copied first (qmail-remote reads it twice)
 ns=$(nmsg S)
 out=$(cat "$T/.byhand" | qr s.test "qt$SND@hub.test" 'piped@s.test')
