@@ -447,6 +447,39 @@ static const char *remote_said(void)
   return said.s;
 }
 
+/* why the session ended before the envelope: at what step ("greeting",
+ * "EHLO", "HELO"), with the reply code c (-1: no reply, errno says why) */
+static sa_t failed;
+
+static int fail_at(const char *what, int c)
+{
+  int e = errno, greeting = !strcmp(what, "greeting");
+  failed.len = 0;
+  if (!sa_copys(&failed, "Connected to ") || !sa_cats(&failed, ipstr) || !sa_cats(&failed, " but "))
+    die_nomem();
+  if (c != -1) {
+    if (!sa_cats(&failed, greeting ? "the greeting" : what) || !sa_cats(&failed, " failed. (#4.4.2)") ||
+        !sa_cats(&failed, remote_said()))
+      die_nomem();
+  } else if (e == 0) {
+    if (!sa_cats(&failed, greeting ? "the connection was closed before the greeting"
+                                   : "the connection was closed after ") ||
+        (!greeting && !sa_cats(&failed, what)) || !sa_cats(&failed, ". (#4.4.2)"))
+      die_nomem();
+  } else if (e == ETIMEDOUT) {
+    if (!sa_cats(&failed, greeting ? "no greeting came" : "no reply to ") ||
+        (!greeting && !sa_cats(&failed, what)) ||
+        !sa_cats(&failed, " before the timeout (control/timeoutremote). (#4.4.2)"))
+      die_nomem();
+  } else {
+    if (!sa_cats(&failed, "reading the reply to ") ||
+        !sa_cats(&failed, greeting ? "the connection" : what) || !sa_cats(&failed, " failed: ") ||
+        !sa_cats(&failed, strerror(e)) || !sa_cats(&failed, ". (#4.4.2)"))
+      die_nomem();
+  }
+  return 1;
+}
+
 typedef struct {
   int ok;     /* 1 accepted */
   char letter; /* record letter when refused */
@@ -480,6 +513,7 @@ static int smtp(const char *sender, char **rcpt, rcpt_t *res, size_t nrcpt,
   }
   c = get_reply();
   if (c < 200 || c > 299) {
+    fail_at("greeting", c);
     if (c != -1) quit(); /* as qmail: a refusing server is still told */
     return 1;
   }
@@ -488,7 +522,7 @@ static int smtp(const char *sender, char **rcpt, rcpt_t *res, size_t nrcpt,
   out_s("\r\n");
   flush_out();
   c = get_reply();
-  if (c == -1) return 1;
+  if (c == -1) return fail_at("EHLO", c);
   if (c >= 200 && c <= 299) {
     smtpc_ehlo(&reply, &ext);
   } else {
@@ -498,7 +532,11 @@ static int smtp(const char *sender, char **rcpt, rcpt_t *res, size_t nrcpt,
     out_s("\r\n");
     flush_out();
     c = get_reply();
-    if (c < 200 || c > 299) { quit(); return 1; }
+    if (c < 200 || c > 299) {
+      fail_at("HELO", c);
+      if (c != -1) quit();
+      return 1;
+    }
   }
   cur.size = ext.size;
   cur.maxsize = ext.maxsize;
@@ -782,10 +820,7 @@ _Noreturn void remote_main(int argc, char **argv)
     memcpy(cur.ip, ipstr, sizeof cur.ip);
     if (smtp(sender, argv + 3, res, nrcpt, msgsize, eight) == 1) {
       why.len = 0;
-      if (!sa_copys(&why, "Connected to ") || !sa_cats(&why, ipstr) ||
-          !sa_cats(&why, " but the greeting or HELO failed.") || !sa_cats(&why, remote_said()) ||
-          !sa_cats(&why, " (#4.4.2)"))
-        die_nomem();
+      if (!sa_catb(&why, failed.s, failed.len)) die_nomem();
       close(sock);
       sock = -1;
       continue;

@@ -407,8 +407,15 @@ is "$out" 'DI (qmail-remote) was invoked improperly. (#5.3.5)
 # a refusing greeting: QUIT before closing, as qmail does
 smode S greet-4xx reply-text=busy-now
 out=$(qr s.test "qt$SND@hub.test" 'g@s.test' <"$T/.byhand")
-like "$out" '^ZConnected to 10\.201\.1\.8 but the greeting' "greeting 421: deferred"
+is "$out" 'ZConnected to 10.201.1.8 but the greeting failed. (#4.4.2)
+Remote host said: 421 busy-now
+|' "greeting 421: deferred, with the reply"
 ok wait_for 10 eval '[ "$(tail -n 1 "$T/s/S/log")" = QUIT ]'
+# no greeting at all: the text says what happened, not an empty reply
+smode S greet-close
+out=$(qr s.test "qt$SND@hub.test" 'g@s.test' <"$T/.byhand")
+is "$out" 'ZConnected to 10.201.1.8 but the connection was closed before the greeting. (#4.4.2)
+|' "connection closed before the greeting: said so"
 smode S ok
 # the message on a pipe: copied first (qmail-remote reads it twice)
 ns=$(nmsg S)
