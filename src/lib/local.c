@@ -637,7 +637,12 @@ static enum kind classify(char *line, const char **arg)
 static void run(sa_t *text)
 {
   size_t i = 0, lineno = 0;
+  /* qmail's reading: the text is a list of lines, the last one ended by
+   * LF even when the file (or the default delivery) lacks it.  So even a
+   * text of blanks alone has a first line, and a blank one defers. */
+  if ((!text->len || text->s[text->len - 1] != '\n') && !sa_append(text, '\n')) temp_nomem();
   if (!sa_0(text)) temp_nomem();
+  --text->len; /* the NUL stays after the last LF */
   /* forward-only mode must be known before the first file line */
   for (i = 0; i < text->len; ) {
     char *line = text->s + i, *nl = memchr(line, '\n', text->len - i);
@@ -650,11 +655,13 @@ static void run(sa_t *text)
     char *line = text->s + i, *nl = memchr(line, '\n', text->len - i);
     const char *arg;
     enum kind k;
-    if (nl) *nl = 0;
-    i += strlen(line) + 1;
+    /* every line ends in LF now; a NUL inside one ends its instruction,
+     * the rest of that line is ignored */
+    *nl = 0;
+    i = (size_t)(nl - text->s) + 1;
     k = classify(line, &arg);
     /* blank after trailing blanks are dropped, as qmail sees it */
-    if (lineno == 0 && !*line && i < text->len)
+    if (lineno == 0 && !*line)
       temp("Uh-oh: first line of .qmail file is blank. (#4.2.1)");
     if ((k == K_PROGRAM || k == K_MAILDIR || k == K_MBOX) && forwardonly)
       temp("Uh-oh: .qmail has file or program delivery but has forward-only mode set. (#4.7.0)");

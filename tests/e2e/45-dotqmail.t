@@ -142,6 +142,17 @@ is "$rc:$out:$(nmail)" "0:did 1+0+0:$((n + 1))" "trailing blanks ignored"
 put .qmail-nonl './Maildir/'
 ql "$U-nonl" nonl -
 is "$rc:$out:$(nmail)" "0:did 1+0+0:$((n + 2))" "no final newline"
+put .qmail-sp '   '
+ql "$U-sp" sp -
+is "$rc:$out:$(nmail)" "111:Uh-oh: first line of .qmail file is blank. (#4.2.1):$((n + 2))" "blanks alone, no newline: deferred, not thrown away"
+put .qmail-lf $'\n'
+ql "$U-lf" lf -
+is "$rc:$out" "111:Uh-oh: first line of .qmail file is blank. (#4.2.1)" "a lone newline: deferred"
+for dd in '  ' ''; do
+  rc=0
+  out=$(as_user $U "$Q/bin/qmail-local" -- $U "$H" $U "" "" a.example s@x.example "$dd" <"$D/m" 2>&1) || rc=$?
+  is "$rc:$out" "111:Uh-oh: first line of .qmail file is blank. (#4.2.1)" "default delivery [$dd]: deferred"
+done
 put .qmail-long "&$(head -c 200000 /dev/zero | tr '\0' a)@x.example"
 ql "$U-long" long -
 is "$rc:$out" "100:Forwarding address is too long. (#5.1.3)" "absurdly long forward line"
