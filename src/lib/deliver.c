@@ -16,6 +16,7 @@
 #include "buf.h"
 #include "fdio.h"
 #include "num.h"
+#include "quote.h"
 
 unsigned deliver_lock_wait = 30;
 unsigned deliver_lock_stale = 300;
@@ -33,8 +34,14 @@ static bool cat_clean(sa_t *out, const char *s, char bad_to)
 
 bool deliver_rpline(sa_t *out, const char *sender)
 {
-  return sa_copys(out, "Return-Path: <") && cat_clean(out, sender, '_') &&
-         sa_cats(out, ">\n");
+  size_t start, i;
+  if (!sa_copys(out, "Return-Path: <")) return false;
+  start = out->len;
+  if (!quote_addr(out, sender)) return false;
+  /* a LF (escaped by the quoting or not) must not end the header line */
+  for (i = start; i < out->len; ++i)
+    if (out->s[i] == '\n') out->s[i] = '_';
+  return sa_cats(out, ">\n");
 }
 
 bool deliver_dtline(sa_t *out, const char *recipient)

@@ -23,7 +23,8 @@ typedef struct {
   const char *dt; size_t dtlen;  /* "Delivered-To: local@domain\n" */
 } deliver_hdr_t;
 
-/* "Return-Path: <sender>\n"; LF in sender becomes '_' */
+/* "Return-Path: <sender>\n", the sender quoted as in SMTP (quote_addr:
+ * "a b@x" is written "\"a b\"@x"); LF in sender becomes '_' */
 bool deliver_rpline(sa_t *out, const char *sender);
 /* "Delivered-To: recipient\n"; LF becomes '_' */
 bool deliver_dtline(sa_t *out, const char *recipient);

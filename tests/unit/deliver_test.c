@@ -68,7 +68,13 @@ static void test_lines(void)
   OK(deliver_rpline(&x, "a@b"), "rpline");
   EQ_MEM(x.s, x.len, "Return-Path: <a@b>\n", 19, "rpline text");
   OK(deliver_rpline(&x, "a\nb"), "rpline LF");
-  EQ_MEM(x.s, x.len, "Return-Path: <a_b>\n", 19, "rpline: LF becomes _");
+  EQ_MEM(x.s, x.len, "Return-Path: <\"a\\_b\">\n", 22, "rpline: LF quoted, then becomes _");
+  OK(deliver_rpline(&x, "a b@x.org"), "rpline blank");
+  EQ_MEM(x.s, x.len, "Return-Path: <\"a b\"@x.org>\n", 27, "rpline: local part quoted as qmail does");
+  OK(deliver_rpline(&x, ""), "rpline empty");
+  EQ_MEM(x.s, x.len, "Return-Path: <>\n", 16, "rpline: empty sender");
+  OK(deliver_rpline(&x, "#@[]"), "rpline #@[]");
+  EQ_MEM(x.s, x.len, "Return-Path: <#@[]>\n", 20, "rpline: #@[] left alone");
   OK(deliver_dtline(&x, "joe@x.org"), "dtline");
   EQ_MEM(x.s, x.len, "Delivered-To: joe@x.org\n", 24, "dtline text");
   OK(deliver_ufline(&x, "", 0), "ufline");
