@@ -73,10 +73,8 @@ bool deliver_ufline(sa_t *out, const char *sender, time_t t)
       !sa_append(out, ' ') || !sa_catb(out, mo + 3 * (tm.tm_mon % 12), 3) ||
       !sa_append(out, ' '))
     return false;
-  if (!(tm.tm_mday < 10 ? sa_append(out, ' ') && sa_catulong(out, (unsigned long)tm.tm_mday)
-                        : cat2(out, (unsigned)tm.tm_mday)))
-    return false;
-  return sa_append(out, ' ') && cat2(out, (unsigned)tm.tm_hour) && sa_append(out, ':') &&
+  /* qmail's date here pads the day with a zero, not a blank as ctime */
+  return cat2(out, (unsigned)tm.tm_mday) && sa_append(out, ' ') && cat2(out, (unsigned)tm.tm_hour) && sa_append(out, ':') &&
          cat2(out, (unsigned)tm.tm_min) && sa_append(out, ':') &&
          cat2(out, (unsigned)tm.tm_sec) && sa_append(out, ' ') &&
          sa_catulong(out, (unsigned long)tm.tm_year + 1900) && sa_append(out, '\n');

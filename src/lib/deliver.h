@@ -28,7 +28,8 @@ typedef struct {
 bool deliver_rpline(sa_t *out, const char *sender);
 /* "Delivered-To: recipient\n"; LF becomes '_' */
 bool deliver_dtline(sa_t *out, const char *recipient);
-/* "From sender Www Mmm dd hh:mm:ss yyyy\n" (UTC, ctime layout); empty
+/* "From sender Www Mmm dd hh:mm:ss yyyy\n" (UTC, ctime layout but the day
+ * zero-padded, as qmail writes it: "Thu Nov 02"); empty
  * sender is MAILER-DAEMON, blanks and controls in sender become '-' */
 bool deliver_ufline(sa_t *out, const char *sender, time_t t);
 

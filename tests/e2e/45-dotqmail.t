@@ -81,7 +81,7 @@ RPLINE=[Return-Path: <s@x.example>
 UFLINE=[From s@x.example"
 got=$(sed 's/^\(UFLINE=\[From s@x.example\) .*/\1/' "$H/env.out" | head -n -2)
 is "$got" "$want" "environment of a program: exact values"
-like "$(tail -n 3 "$H/env.out" | tr '\n' '|')" '^UFLINE=\[From s@x.example (Mon|Tue|Wed|Thu|Fri|Sat|Sun) [A-Z][a-z]{2} [ 1-3][0-9] [0-9:]{8} [0-9]{4}\|\|\.\]\|$' "UFLINE: ctime date and LF"
+like "$(tail -n 3 "$H/env.out" | tr '\n' '|')" '^UFLINE=\[From s@x.example (Mon|Tue|Wed|Thu|Fri|Sat|Sun) [A-Z][a-z]{2} [0-3][0-9] [0-9:]{8} [0-9]{4}\|\|\.\]\|$' "UFLINE: ctime date and LF"
 ql "$U-env-z" "env-z" - ""
 like "$(cat "$H/env.out")" "SENDER=\\[
 " "empty sender: SENDER empty"

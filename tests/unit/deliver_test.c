@@ -78,7 +78,9 @@ static void test_lines(void)
   OK(deliver_dtline(&x, "joe@x.org"), "dtline");
   EQ_MEM(x.s, x.len, "Delivered-To: joe@x.org\n", 24, "dtline text");
   OK(deliver_ufline(&x, "", 0), "ufline");
-  EQ_MEM(x.s, x.len, "From MAILER-DAEMON Thu Jan  1 00:00:00 1970\n", 44, "ufline: empty sender, epoch");
+  EQ_MEM(x.s, x.len, "From MAILER-DAEMON Thu Jan 01 00:00:00 1970\n", 44, "ufline: empty sender, epoch, day zero-padded");
+  OK(deliver_ufline(&x, "x@y", 1698940800), "ufline 3");
+  EQ_MEM(x.s, x.len, "From x@y Thu Nov 02 16:00:00 2023\n", 34, "ufline: day 2 is 02 as in qmail");
   OK(deliver_ufline(&x, "a b@c", 1700000000), "ufline 2");
   EQ_MEM(x.s, x.len, "From a-b@c Tue Nov 14 22:13:20 2023\n", 36, "ufline: blank becomes -, two-digit day");
   sa_free(&x);
