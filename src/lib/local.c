@@ -410,14 +410,17 @@ static void xsetenv(const char *k, const char *v)
   if (setenv(k, v, 1) == -1) temp_nomem();
 }
 
-/* s with the first n dot-separated components from the end removed */
+/* s with its last n dot-separated components removed, as qmail does
+ * it: a component goes only while a dot is left, so "localhost" stays
+ * "localhost" and "a.test" becomes "a" however many are asked for */
 static void env_cut_host(const char *k, const char *s, unsigned n)
 {
   sa_t x = SA_INIT;
   size_t len = strlen(s);
-  while (n-- && len) {
-    while (len && s[len - 1] != '.') --len;
-    if (len) --len;
+  while (n--) {
+    const char *dot = memrchr(s, '.', len);
+    if (!dot) break;
+    len = (size_t)(dot - s);
   }
   if (!sa_copyb(&x, s, len) || !sa_0(&x)) temp_nomem();
   xsetenv(k, x.s);

@@ -86,6 +86,11 @@ ql "$U-env-z" "env-z" - ""
 like "$(cat "$H/env.out")" "SENDER=\\[
 " "empty sender: SENDER empty"
 like "$(grep UFLINE "$H/env.out")" "^UFLINE=\\[From MAILER-DAEMON " "empty sender: UFLINE MAILER-DAEMON"
+for hc in 'localhost:localhost:localhost:localhost' 'a.test:a:a:a' 'a.b.c.d:a.b.c:a.b:a'; do
+  ql "$U-env-h" "env-h" - s@x.example "${hc%%:*}"
+  is "$(grep '^HOST[234]=' "$H/env.out" | sed 's/^HOST.=\[//' | tr '\n' ':')" "${hc#*:}:" \
+    "HOST2..4 of ${hc%%:*}: a part goes only while a dot is left"
+done
 rm -f "$H/.qmail-env-default"
 
 # ---- extension search, case folding, dots ---------------------------------------
