@@ -629,7 +629,9 @@ static enum kind classify(char *line, const char **arg)
   switch (line[0]) {
   case 0: case '#': return K_SKIP;
   case '|': *arg = line + 1; return K_PROGRAM;
-  case '+': return K_FWDONLY;
+  /* only the exact line +list turns on forward-only mode, for the lines
+   * after it; any other + line is ignored (as qmail does) */
+  case '+': return strcmp(line, "+list") ? K_SKIP : K_FWDONLY;
   case '&': *arg = line + 1; return K_FORWARD;
   case '.': case '/': return line[n - 1] == '/' ? K_MAILDIR : K_MBOX;
   default: return K_FORWARD;
@@ -646,14 +648,6 @@ static void run(sa_t *text)
   if ((!text->len || text->s[text->len - 1] != '\n') && !sa_append(text, '\n')) temp_nomem();
   if (!sa_0(text)) temp_nomem();
   --text->len; /* the NUL stays after the last LF */
-  /* forward-only mode must be known before the first file line */
-  for (i = 0; i < text->len; ) {
-    char *line = text->s + i, *nl = memchr(line, '\n', text->len - i);
-    if (nl) *nl = 0;
-    if (*line == '+') forwardonly = true;
-    i += strlen(line) + 1;
-    if (nl) *nl = '\n';
-  }
   for (i = 0; i < text->len; ++lineno) {
     char *line = text->s + i, *nl = memchr(line, '\n', text->len - i);
     const char *arg;
@@ -668,9 +662,14 @@ static void run(sa_t *text)
       temp("Uh-oh: first line of .qmail file is blank. (#4.2.1)");
     if ((k == K_PROGRAM || k == K_MAILDIR || k == K_MBOX) && forwardonly)
       temp("Uh-oh: .qmail has file or program delivery but has forward-only mode set. (#4.7.0)");
+    if (k == K_FWDONLY) forwardonly = true;
     if (!flagdeliver) {
-      static const char *const names[] = {"", "program", "forward", "maildir", "mbox", "forwardonly"};
-      if (k != K_SKIP) {
+      static const char *const names[] = {"", "program", "forward", "maildir", "mbox", ""};
+      if (k != K_SKIP && k != K_FWDONLY) {
+        /* counted as a delivery would count them, for the did line */
+        if (k == K_PROGRAM) ++nprograms;
+        else if (k == K_FORWARD) ++nforwards;
+        else ++nfiles;
         buf_puts(&out, names[k]);
         buf_puts(&out, " ");
         buf_puts(&out, arg);
@@ -775,11 +774,7 @@ _Noreturn void local_main(int argc, char **argv)
   owner();
   setup_env();
   run(&text);
-  if (!flagdeliver) {
-    buf_flush(&out);
-    _exit(0);
-  }
-  do_forwards();
+  if (flagdeliver) do_forwards();
   buf_puts(&out, "did ");
   buf_putulong(&out, nfiles);
   buf_puts(&out, "+");

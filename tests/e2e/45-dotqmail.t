@@ -179,6 +179,26 @@ put .qmail-fo './Maildir/
 chmod 0744 "$H/.qmail-fo"
 ql "$U-fo" fo -
 is "$rc:$out" "111:Uh-oh: .qmail has file or program delivery but has forward-only mode set. (#4.7.0)" "forward-only (u+x) .qmail with a file line"
+n=$(nmail)
+put .qmail-pl $'./Maildir/\n+list\n#x\n'
+ql "$U-pl" pl -
+is "$rc:$out:$(nmail)" "0:did 1+0+0:$((n + 1))" "+list: forward-only only for the lines after it"
+put .qmail-pl2 $'&x@y.example\n+list\n./Maildir/\n'
+ql "$U-pl2" pl2 -
+is "$rc:$out" "111:Uh-oh: .qmail has file or program delivery but has forward-only mode set. (#4.7.0)" "+list: a file line after it defers"
+put .qmail-pl3 $'+foo\n+list2\n+\n./Maildir/\n'
+ql "$U-pl3" pl3 -
+is "$rc:$out:$(nmail)" "0:did 1+0+0:$((n + 2))" "+ lines other than +list are ignored"
+rc=0
+put .qmail-pl4 $'./Maildir/\n+list\n&x@y.example\n+foo\n|true\n'
+out=$(as_user $U "$Q/bin/qmail-local" -n -- $U "$H" "$U-pl4" - pl4 a.example s@x.example ./Maildir/ </dev/null 2>&1) || rc=$?
+is "$rc:$out" "111:maildir ./Maildir/
+forward x@y.example
+Uh-oh: .qmail has file or program delivery but has forward-only mode set. (#4.7.0)" "-n: nothing for + lines, stops at a program after +list"
+rc=0
+out=$(as_user $U "$Q/bin/qmail-local" -n -- $U "$H" "$U-pl" - pl a.example s@x.example ./Maildir/ </dev/null 2>&1) || rc=$?
+is "$rc:$out" "0:maildir ./Maildir/
+did 1+0+0" "-n: the did line counts the instructions, as qmail prints it"
 chmod +t "$H"
 ql "$U-trail" trail -
 is "$rc:$out" "111:Home directory is sticky: user is editing his .qmail file. (#4.2.1)" "sticky home: deferred"
