@@ -48,8 +48,9 @@ int main(int argc, char **argv)
   if (qq_copyfd(&q, 0) == -1) die_sys(111, "unable to read message");
   qq_from(&q, sender);
   qq_to(&q, argv[1]);
-  num[fmt_ulong(num, (unsigned long)q.pid)] = 0;
   r = qq_close(&q);
+  /* the pid of qmail-queue is known only now when qmail-queued ran it */
+  num[fmt_ulong(num, (unsigned long)q.pid)] = 0;
   if (*r) die_(*r == 'D' ? 100 : 111, 0, r + 1, (const char *)0);
   say_(0, "qp ", num, (const char *)0);
   return 99;

@@ -148,8 +148,9 @@ int main(int argc, char **argv)
   qq_put(&q, m.s, m.len);
   qq_from(&q, ""); /* the empty sender: no notice or bounce can follow */
   qq_to(&q, sender);
-  num[fmt_ulong(num, (unsigned long)q.pid)] = 0;
   r = qq_close(&q);
+  /* the pid of qmail-queue is known only now when qmail-queued ran it */
+  num[fmt_ulong(num, (unsigned long)q.pid)] = 0;
   if (*r) die_(*r == 'D' ? 100 : 111, 0, r + 1, (const char *)0);
   say_(0, "sent delivery notice to ", sender, ": qp ", num, (const char *)0);
   return 0;

@@ -332,6 +332,21 @@ is "$?" 100 "preline: UFLINE not set -> 100"
 env -u UFLINE "$H/preline" -f cat <"$D/msg" >/dev/null 2>&1
 is "$?" 0 "preline -f: UFLINE not needed"
 
+# through qmail-queued (no $QMAILQUEUE): the qp printed is the pid of the
+# qmail-queue child qmail-queued ran, known only after the answer
+(cd "$Q" && exec setpriv --reuid=qtqmailq --regid="$(id -g qtqmailq)" --init-groups \
+  "$Q/bin/qmail-queued" 2>"$T/qd.err") &
+qd=$!
+wait_for 10 test -S "$Q/sock/qmail-queue"
+printf 'Notice-Requested-Upon-Delivery-To: <me@u.test>\n\nbody\n' >"$D/nrudt"
+for c in "forward a@x.org" "condredirect a@x.org true" "qreceipt me@u.test"; do
+  out=$(as_user $A env -u QMAILQUEUE "$H/${c%% *}" ${c#* } <"$D/nrudt" 2>&1)
+  like "$out" "qp [1-9][0-9]*\$" "${c%% *} through qmail-queued: qp is the child's pid, not 0"
+done
+kill $qd
+wait $qd 2>/dev/null
+find "$Q/queue/mess" "$Q/queue/intd" "$Q/queue/todo" "$Q/queue/pid" -type f -delete
+
 # qbiff: nobody is logged in as the test user, so it only has to stay quiet
 out=$(as_user $A env USER=$A RECIPIENT=$A@u.test SENDER=x@y "$H/qbiff" <"$D/msg" 2>&1)
 is "$?" 0 "qbiff: exit 0"
