@@ -66,14 +66,20 @@ static bool fromaliases;    /* the instructions came from aliases.cdb */
 static char outspace[1024];
 static buf_t out = BUF_INIT(buf_write_op, 1, outspace, sizeof outspace);
 
+/* a failure: its line goes to stderr, as qmail's does (under
+ * qmail-lspawn stdout and stderr are the same pipe, so the report does
+ * not change); what -n printed before it goes out first */
 static _Noreturn void finish(int code, const char *s, ...)
 {
+  char espace[512];
+  buf_t err = BUF_INIT(buf_write_op, 2, espace, sizeof espace);
   va_list ap;
-  va_start(ap, s);
-  for (; s; s = va_arg(ap, const char *)) buf_puts(&out, s);
-  va_end(ap);
-  buf_puts(&out, "\n");
   buf_flush(&out);
+  va_start(ap, s);
+  for (; s; s = va_arg(ap, const char *)) buf_puts(&err, s);
+  va_end(ap);
+  buf_puts(&err, "\n");
+  buf_flush(&err);
   _exit(code);
 }
 #define temp(...) finish(111, __VA_ARGS__, (const char *)0)
@@ -734,6 +740,10 @@ _Noreturn void local_main(int argc, char **argv)
   if (argc - i != 8) die_usage(USAGE);
   user = argv[i]; home = argv[i + 1]; local = argv[i + 2]; dash = argv[i + 3];
   ext = argv[i + 4]; domain = argv[i + 5]; sender = argv[i + 6]; dfl = argv[i + 7];
+  /* qmail takes a home that is not absolute for a usage error */
+  if (home[0] != '/') die_usage(USAGE);
+  /* whatever a delivery creates (an mbox, a Maildir) is the user's alone */
+  umask(077);
 
   /* writing past RLIMIT_FSIZE must give EFBIG (and a clean truncation),
    * not kill us halfway through an mbox */

@@ -93,6 +93,20 @@ for hc in 'localhost:localhost:localhost:localhost' 'a.test:a:a:a' 'a.b.c.d:a.b.
 done
 rm -f "$H/.qmail-env-default"
 
+# ---- run by hand: report lines on stdout, failures on stderr, umask, home ----
+put .qmail-um '|touch um.out
+'
+rm -f "$H/um.out"
+rc=0
+out=$(umask 022; as_user $U "$Q/bin/qmail-local" -- $U "$H" "$U-um" - um a.example s@x.example ./Maildir/ <"$D/m" 2>/dev/null) || rc=$?
+is "$rc:$out:$(stat -c %a "$H/um.out")" "0:did 0+0+1:600" "success on stdout; umask 077 for what a delivery makes"
+rc=0
+out=$(as_user $U "$Q/bin/qmail-local" -- $U "$H" "$U-none" - none a.example s@x.example ./Maildir/ <"$D/m" 2>"$D/err") || rc=$?
+is "$rc:$out:$(cat "$D/err")" "100::Sorry, no mailbox here by that name. (#5.1.1)" "a failure goes to stderr, nothing to stdout"
+rc=0
+out=$(cd "$H/.." && as_user $U "$Q/bin/qmail-local" -- $U "$(basename "$H")" $U "" "" a.example s@x.example ./Maildir/ <"$D/m" 2>&1) || rc=$?
+like "$rc:$out" "^100:qmail-local: .*usage: " "a relative home is a usage error, as in qmail"
+
 # ---- extension search, case folding, dots ---------------------------------------
 mkdir -p "$H/M2/new" "$H/M2/cur" "$H/M2/tmp"
 chown -R $U:$G "$H/M2"
