@@ -209,7 +209,7 @@ ok inject 'a b@example.org' "$A@$ME" "$D/m5"
 ok wait_for 30 test -s "$HA/Mailbox"
 ok wait_for 10 logged "success: did_1+0+0"
 like "$(head -n 1 "$HA/Mailbox")" '^From a-b@example.org (Mon|Tue|Wed|Thu|Fri|Sat|Sun) [A-Z][a-z]{2} [0-3][0-9] [0-9]{2}:[0-9]{2}:[0-9]{2} [0-9]{4}$' "mbox: From_ line"
-is "$(sed -n '2,3p' "$HA/Mailbox")" "Return-Path: <a b@example.org>
+is "$(sed -n '2,3p' "$HA/Mailbox")" "Return-Path: <\"a b\"@example.org>
 Delivered-To: $A@$ME" "mbox: Return-Path and Delivered-To"
 printf 'Subject: two\n\n>From here\n>>From there\n>>>From far\nFrom\nno newline at end\n\n' >"$D/m5.want"
 ok cmp <(tail -n +5 "$HA/Mailbox") "$D/m5.want"
