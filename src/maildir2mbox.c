@@ -20,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <stdbool.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "deliver.h"
@@ -80,8 +82,9 @@ static int bytime(const void *a, const void *b)
   return strcmp(names.s + x->name, names.s + y->name);
 }
 
-/* the sender from a first line "Return-Path: <sender>", else "" */
-static void sender_of(int fd, sa_t *s)
+/* the sender from a first line "Return-Path: <sender>" into s; false if
+ * there is no such line */
+static bool sender_of(int fd, sa_t *s)
 {
   char b[RP_MAX];
   ssize_t r;
@@ -95,20 +98,32 @@ static void sender_of(int fd, sa_t *s)
     n += (size_t)r;
     if (memchr(b, '\n', n)) break;
   }
-  if (n < 15 || strncasecmp(b, "Return-Path: <", 14)) return;
+  if (n < 15 || strncasecmp(b, "Return-Path: <", 14)) return false;
   lt = b + 14;
   gt = memchr(lt, '\n', n - 14);
-  if (!gt) return;
+  if (!gt) return false;
   while (gt > lt && gt[-1] != '>') --gt;
-  if (gt == lt) return;
+  if (gt == lt) return false;
   if (!sa_catb(s, lt, (size_t)(gt - 1 - lt))) die_nomem();
+  return true;
+}
+
+/* MAIL as an absolute path: the lock file named after it is removed
+ * after the chdir to MAILDIR, so a relative name would miss it */
+static const char *absolute(const char *path, sa_t *x)
+{
+  char cwd[4096];
+  if (path[0] == '/') return path;
+  if (!getcwd(cwd, sizeof cwd)) die_sys(111, "unable to find the current directory");
+  if (!sa_copys(x, cwd) || !sa_append(x, '/') || !sa_cats(x, path) || !sa_0(x)) die_nomem();
+  return x->s;
 }
 
 int main(void)
 {
   const char *maildir = env_get("MAILDIR"), *mail = env_get("MAIL");
   deliver_mbox_t m;
-  sa_t why = SA_INIT, snd = SA_INIT, uf = SA_INIT;
+  sa_t why = SA_INIT, snd = SA_INIT, uf = SA_INIT, abs = SA_INIT;
   size_t i;
 
   /* past RLIMIT_FSIZE we want EFBIG and a clean truncation, not death
@@ -116,8 +131,8 @@ int main(void)
   sig_ignore(SIGXFSZ);
   if (!maildir || !*maildir) die_perm("MAILDIR not set");
   if (!mail || !*mail) die_perm("MAIL not set");
-  /* MAIL is opened before leaving for MAILDIR: a relative MAIL is taken
-   * from where we were started */
+  /* a relative MAIL is taken from where we were started */
+  mail = absolute(mail, &abs);
   if (deliver_mbox_open(&m, mail, &why) == -1) {
     if (!sa_0(&why)) die_nomem();
     die_temp(why.s);
@@ -144,8 +159,12 @@ int main(void)
       deliver_mbox_close(&m, false, 0);
       die_temp("$MAILDIR/", fn, " is not a regular file");
     }
-    sender_of(fd, &snd);
-    if (!sa_0(&snd) || !deliver_ufline(&uf, snd.s, st.st_mtime)) die_nomem();
+    /* no Return-Path: qmail's maildir2mbox writes "From XXX"; the date
+     * is the delivery time at the start of the name, as in qmail (the
+     * file's mtime for a name without one) */
+    if (!sender_of(fd, &snd)) { snd.len = 0; if (!sa_cats(&snd, "XXX")) die_nomem(); }
+    if (!sa_0(&snd) || !deliver_ufline(&uf, snd.s, msgs[i].t ? (time_t)msgs[i].t : st.st_mtime))
+      die_nomem();
     h.uf = uf.s;
     h.uflen = uf.len;
     if (deliver_mbox_put(&m, fd, &h, &why) == -1) {
@@ -169,6 +188,7 @@ int main(void)
   sa_free(&why);
   sa_free(&snd);
   sa_free(&uf);
+  sa_free(&abs);
   free(msgs);
   return 0;
 }

@@ -227,4 +227,16 @@ ok as_user $A "$Q/bin/maildirmake" "$HA/md"
 is "$(stat -c %a "$HA/md" "$HA/md/new" "$HA/md/cur" "$HA/md/tmp" | tr '\n' ' ')" "700 700 700 700 " "maildirmake: four directories, mode 700"
 nok as_user $A "$Q/bin/maildirmake" "$HA/md"
 
+# ---- maildir2mbox: relative MAIL, a message without Return-Path -------------
+printf 'Subject: norp\n\nbody\n' >"$HA/md/new/1698940800.a.host"
+printf 'Return-Path: <"a b"@x.org>\nSubject: rp\n\nbody\n' >"$HA/md/cur/1698940801.b.host:2,S"
+chown $A: "$HA"/md/new/* "$HA"/md/cur/*
+rc=0
+(cd "$HA" && as_user $A env MAILDIR=md MAIL=m2.mbox "$Q/bin/maildir2mbox") || rc=$?
+is "$rc" 0 "maildir2mbox with a relative MAIL: exit 0"
+is "$(grep '^From ' "$HA/m2.mbox" | tr '\n' '|')" 'From XXX Thu Nov 02 16:00:00 2023|From "a-b"@x.org Thu Nov 02 16:00:01 2023|' \
+  "maildir2mbox: From XXX without a Return-Path, the time of the name, as qmail writes them"
+ok test ! -e "$HA/m2.mbox.lock"
+ok test ! -e "$HA/md/m2.mbox.lock"
+
 t_done
