@@ -1,9 +1,11 @@
 /* bouncesaying: a .qmail helper.  Without a program, or when the program
  * exits 0, prints text and exits 100 (the message bounces with text as
  * the reason); 111 from the program defers; anything else exits 0. */
+#include <errno.h>
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
+#include "deliver.h"
 #include "die.h"
 #include "fdio.h"
 #include "proc.h"
@@ -20,7 +22,9 @@ int main(int argc, char **argv)
     if (pid == 0) {
       sig_default(SIGPIPE);
       execvp(argv[2], argv + 2);
-      die_sys(111, "unable to run ", argv[2]);
+      /* as qmail: 100 (the program's failure, not ours) unless the error
+     * may pass */
+    _exit(deliver_exec_code(errno));
     }
     if (wait_pid(pid, &wstat) == -1) die_sys(111, "waitpid failed");
     code = wait_code(wstat);

@@ -2,9 +2,11 @@
  * the message is forwarded to newaddr (envelope sender $SENDER, $DTLINE
  * prepended) and condredirect exits 99 so that qmail-local stops there;
  * 111 from prog defers; anything else lets delivery go on (exit 0). */
+#include <errno.h>
 #include <signal.h>
 #include <unistd.h>
 #include "buf.h"
+#include "deliver.h"
 #include "die.h"
 #include "num.h"
 #include "proc.h"
@@ -20,7 +22,9 @@ static int run(char **args)
   if (pid == 0) {
     sig_default(SIGPIPE);
     execvp(args[0], args);
-    die_sys(111, "unable to run ", args[0]);
+    /* as qmail: 100 (the program's failure, not ours) unless the error
+     * may pass */
+    _exit(deliver_exec_code(errno));
   }
   if (wait_pid(pid, &wstat) == -1) die_sys(111, "waitpid failed");
   return wait_code(wstat);

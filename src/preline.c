@@ -2,20 +2,22 @@
  * (From_), $RPLINE (Return-Path) and $DTLINE (Delivered-To) lines that
  * qmail-local sets put in front, for programs that expect an mbox-style
  * message (procmail and friends).  -f, -r, -d leave out UFLINE, RPLINE,
- * DTLINE.  Exits with cmd's exit code; 111 if cmd cannot run or crashes. */
+ * DTLINE; -F, -R, -D put them back.  Exits with cmd's exit code; 100 if
+ * cmd cannot be run (111 if the reason may pass), 111 if it crashes. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
 #include "buf.h"
+#include "deliver.h"
 #include "die.h"
 #include "fdio.h"
 #include "proc.h"
 
 const char *PROG = "preline";
 
-#define USAGE "preline [-dfr] command [arg ...]"
+#define USAGE "preline [-dfrDFR] command [arg ...]"
 
 static const char *need(int want, const char *name)
 {
@@ -34,11 +36,15 @@ int main(int argc, char **argv)
   buf_t in, out;
   pid_t pid;
   /* "+": options stop at the command, whose own options are its own */
-  while ((opt = getopt(argc, argv, "+dfr")) != -1)
+  while ((opt = getopt(argc, argv, "+dfrDFR")) != -1)
     switch (opt) {
     case 'd': dt = 0; break;
     case 'f': fl = 0; break;
     case 'r': rp = 0; break;
+    /* the capitals undo them, as in qmail's preline */
+    case 'D': dt = 1; break;
+    case 'F': fl = 1; break;
+    case 'R': rp = 1; break;
     default: die_usage(USAGE);
     }
   argv += optind;
@@ -54,7 +60,7 @@ int main(int argc, char **argv)
     sig_default(SIGPIPE);
     if (fd_copy(0, pi[0]) == -1) die_sys(111, "unable to set up stdin");
     execvp(argv[0], argv);
-    die_sys(111, "unable to run ", argv[0]);
+    die_sys(deliver_exec_code(errno), "unable to run ", argv[0]);
   }
   close(pi[0]);
   /* a command that stops reading early is its own business: stop

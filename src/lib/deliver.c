@@ -80,6 +80,21 @@ bool deliver_ufline(sa_t *out, const char *sender, time_t t)
          sa_catulong(out, (unsigned long)tm.tm_year + 1900) && sa_append(out, '\n');
 }
 
+/* ---- helpers ---- */
+
+int deliver_exec_code(int err)
+{
+  static const int temp[] = {
+    EINTR, ENOMEM, ETXTBSY, EIO, ETIMEDOUT, EWOULDBLOCK, EAGAIN, EDEADLK, EBUSY,
+    ENFILE, EMFILE, EFBIG, ENOSPC, ENETDOWN, ENETUNREACH, ENETRESET, ECONNABORTED,
+    ECONNRESET, ENOBUFS, ETOOMANYREFS, ECONNREFUSED, EHOSTDOWN, EHOSTUNREACH,
+    EUSERS, EDQUOT, ESTALE, ENOLCK,
+  };
+  for (size_t i = 0; i < sizeof temp / sizeof temp[0]; ++i)
+    if (err == temp[i]) return 111;
+  return 100;
+}
+
 /* ---- loop detection ---- */
 
 int deliver_looping(int fd, const char *dt, size_t dtlen)

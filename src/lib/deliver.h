@@ -87,6 +87,13 @@ int deliver_quote(deliver_quote_t *, const char *, size_t, deliver_put_fn, void 
 /* flushes a pending partial match at EOF */
 int deliver_quote_end(deliver_quote_t *, deliver_put_fn, void *ctx);
 
+/* the exit code of a .qmail helper's child (preline, condredirect,
+ * bouncesaying, except) whose exec failed with err, as qmail's helpers
+ * give it: 111 when err is a passing condition (out of memory, a busy
+ * text file, I/O, too many files, no space, a network error, ...), else
+ * 100 (no such program, permission denied, not executable) */
+int deliver_exec_code(int err);
+
 /* seconds to wait for a mailbox lock (default 30) and the age after which
  * a dotlock is taken to be stale (default 300); tests lower them */
 extern unsigned deliver_lock_wait;
