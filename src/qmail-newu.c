@@ -45,8 +45,10 @@ int main(int argc, char **argv)
     int e = errno;
     unlink(TMP);
     errno = e;
+    /* a format error too is temporary, as in qmail: the old users/cdb
+     * stays in use and nothing bounces while the admin fixes the file */
     if (r == -2)
-      die_perm("users/assign line ", die_line((int)(err.line > 2000000000 ? 2000000000 : err.line)),
+      die_temp("users/assign line ", die_line((int)(err.line > 2000000000 ? 2000000000 : err.line)),
                ": ", err.why, "; users/cdb left unchanged");
     die_sys(111, "unable to compile users/assign into ", TMP);
   }

@@ -54,11 +54,11 @@ fi
 ok test ! -e "$U/cdb.tmp"
 cp "$U/cdb" "$D/cdb.good"
 
-# bad files: exit 100 naming the line, users/cdb untouched
+# bad files: exit 111 (as qmail-newu) naming the line, users/cdb untouched
 bad_assign() { # name, expected line, content (printf format)
   printf "$3" >"$U/assign"
   out=$("$Q/bin/qmail-newu" 2>&1)
-  is "$?" 100 "newu $1: exit 100"
+  is "$?" 111 "newu $1: exit 111"
   like "$out" "^qmail-newu: fatal: users/assign line $2: " "newu $1: names line $2"
   ok cmp -s "$U/cdb" "$D/cdb.good"
   ok test ! -e "$U/cdb.tmp"
@@ -75,7 +75,7 @@ bad_assign "CRLF" 1 "=a:$A:$UA:$GA:$HA:::\r\n.\n"
 bad_assign "comment line" 1 "# hi\n.\n"
 : >"$U/assign"
 out=$("$Q/bin/qmail-newu" 2>&1)
-is "$?" 100 "newu: empty assign refused (truncated)"
+is "$?" 111 "newu: empty assign refused (truncated), exit 111"
 rm -f "$U/assign"
 out=$("$Q/bin/qmail-newu" 2>&1)
 is "$?" 111 "newu: missing assign is a temporary error"
