@@ -165,21 +165,17 @@ int users_compile(buf_t *in, int fd, users_err_t *err)
     }
     if (r == 1) --line.len;
     else if (line.len == 0) FAIL("missing final line with a single dot (truncated file?)");
-    if (line.len && line.s[0] == '.') {
-      if (line.len != 1) FAIL("the final line must be a single dot");
-      break; /* qmail ignores whatever follows, and so do we */
-    }
+    /* any line starting with a dot ends the file, as in qmail-newu;
+     * qmail ignores whatever follows, and so do we */
+    if (line.len && line.s[0] == '.') break;
     if (r == 0) FAIL("missing final line with a single dot (truncated file?)");
     if (memchr(line.s, 0, line.len)) FAIL("NUL byte in line");
     if (line.len == 0 || (line.s[0] != '=' && line.s[0] != '+'))
       FAIL("line must start with = or +");
-    for (i = 1; i < line.len; i++)
-      if (line.s[i] == ':') {
-        if (nc == 7) FAIL("too many fields (want =local:user:uid:gid:home:dash:ext:)");
-        colon[nc++] = i;
-      }
+    /* up to the colon that ends ext; qmail-newu ignores what follows it */
+    for (i = 1; i < line.len && nc < 7; i++)
+      if (line.s[i] == ':') colon[nc++] = i;
     if (nc != 7) FAIL("too few fields (want =local:user:uid:gid:home:dash:ext:)");
-    if (colon[6] != line.len - 1) FAIL("text after the last colon");
     if (colon[1] == colon[0] + 1) FAIL("empty user name");
     if (!scan_id(line.s + colon[1] + 1, colon[2] - colon[1] - 1, &id)) FAIL("uid is not a number");
     if (id == 0) FAIL("uid 0: root never receives mail");
