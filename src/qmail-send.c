@@ -693,7 +693,8 @@ static bool start_one(int c, job_t *j)
   }
   slotb = (char)s;
   if (h->outpos && h->outpos == h->out.len) h->out.len = h->outpos = 0, mark = 0;
-  if (!sa_catb(&h->out, &slotb, 1) || !sa_catb(&h->out, fn2.s, fn2.len) ||
+  /* qmail's spawn protocol names the message below queue/mess: "N/id" */
+  if (!sa_catb(&h->out, &slotb, 1) || !sa_catb(&h->out, fn2.s + 5, fn2.len - 5) ||
       !sa_catb(&h->out, snd.s, snd.len) || !sa_append(&h->out, 0) ||
       !sa_catb(&h->out, addr, strlen(addr) + 1)) {
     h->out.len = mark;

@@ -25,7 +25,7 @@
 #include "proc.h"
 #include "prot.h"
 
-/* the message name is "mess/N/id"; the addresses are bounded by
+/* the message name is "N/id" (or "mess/N/id"); the addresses are bounded by
  * qmail-queue (1000 bytes) but a VERP sender carries the recipient too */
 #define MESS_MAX 100
 #define ADDR_MAX 4000
@@ -150,6 +150,15 @@ static void reap(void)
   }
 }
 
+/* "N/id": two runs of digits around one slash */
+static bool mess_name_ok(const char *m)
+{
+  size_t a = strspn(m, "0123456789"), b;
+  if (!a || m[a] != '/') return false;
+  b = strspn(m + a + 1, "0123456789");
+  return b && !m[a + 1 + b];
+}
+
 /* runs one complete command */
 static void dispatch(void)
 {
@@ -168,8 +177,10 @@ static void dispatch(void)
   }
   sl = &slots[s];
   if (toolong) { queue_text(s, "Zdelivery command is too long. (#4.3.0)"); return; }
-  /* only names under mess/, never a way out of the queue */
-  if (strncmp(mess, "mess/", 5) || strstr(mess, "..")) {
+  /* qmail's "N/id" below queue/mess (also "mess/N/id" below queue):
+   * digits only, never a way out of the queue */
+  if (!strncmp(mess, "mess/", 5)) mess += 5;
+  if (!mess_name_ok(mess)) {
     queue_text(s, "Zqmail-send named an impossible message file. (#4.3.0)");
     return;
   }
@@ -177,7 +188,7 @@ static void dispatch(void)
     queue_text(s, "DSorry, address must include host name. (#5.1.3)");
     return;
   }
-  if (!sa_copys(&path, "queue/") || !sa_cats(&path, mess)) die_nomem();
+  if (!sa_copys(&path, "queue/mess/") || !sa_cats(&path, mess)) die_nomem();
   fdm = open(path.s, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
   sa_free(&path);
   if (fdm == -1) {

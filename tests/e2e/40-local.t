@@ -81,16 +81,22 @@ sys.exit(p.wait())
 printf 'Subject: direct\n\nhi\n' >"$D/m0"
 ok inject s@x "$A@$ME" "$D/m0"
 M=$(cd "$Q/queue" && find mess -type f | head -n 1)
+# the message as qmail's qmail-send names it ("N/id" below queue/mess), and
+# as "mess/N/id"; names that are not two numbers are refused
 out=$(printf '%s\n' "3|$M|s@x|$A@$ME" "0|$M||nohost" "1|$M||@$ME" "2|mess/../x||a@b" \
-  "4|mess/0/1||a@b" "5|$M||nosuchuser@$ME" | spawn "$Q/bin/qmail-lspawn" ./Maildir/)
+  "4|mess/0/1||a@b" "5|$M||nosuchuser@$ME" "6|${M#mess/}|s@x|$A@$ME" "7|0/../1||a@b" "8|/etc/passwd||a@b" |
+  spawn "$Q/bin/qmail-lspawn" ./Maildir/)
 is "$out" "limit $(head -n 1 "$(dirname "$0")/../../conf-spawn")
 0:DSorry, address must include host name. (#5.1.3)
 1:Kdid 0+0+0: empty local part, message discarded
 2:Zqmail-send named an impossible message file. (#4.3.0)
 3:Kdid 1+0+0/
 4:Zmessage file has disappeared. (#4.3.0)
-5:DSorry, no mailbox here by that name. (#5.1.1)/" "lspawn: limit byte, checks, deliveries, reports by slot"
-is "$(maildir_count "$HA/Maildir")" 1 "lspawn delivered directly"
+5:DSorry, no mailbox here by that name. (#5.1.1)/
+6:Kdid 1+0+0/
+7:Zqmail-send named an impossible message file. (#4.3.0)
+8:Zqmail-send named an impossible message file. (#4.3.0)" "lspawn: limit byte, checks, deliveries, reports by slot"
+is "$(maildir_count "$HA/Maildir")" 2 "lspawn delivered directly"
 like "$(cat "$(newest "$HA/Maildir")" | head -n 3 | tr '\n' '|')" "^Return-Path: <s@x>\|Delivered-To: $A@$ME\|Received: " "lspawn: the delivered message"
 rm -f "$HA"/Maildir/new/* "$Q/alias/Maildir/new/"* 2>/dev/null
 find "$Q/queue" -type f -path '*/mess/*' -delete
