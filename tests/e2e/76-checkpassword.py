@@ -19,7 +19,7 @@ def refused(name, user, pw, apop=False):
             p.pass_(pw)
         check(name, False, 'logged in')
     except poplib.error_proto as e:
-        check(name, str(e).startswith("b'-ERR [AUTH]"), e)
+        check(name, str(e).startswith("b'-ERR authorization failed"), e)
     try:
         p.quit()
     except Exception:
