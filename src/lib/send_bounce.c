@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "quote.h"
+#include "send_rewrite.h"
 
 void text_logsafe(char *s, size_t len)
 {
@@ -13,14 +14,6 @@ void text_logsafe(char *s, size_t len)
     if (c == '\n') s[i] = '/';
     else if (c < 33 || c > 126 || c == '%') s[i] = '_';
   }
-}
-
-/* "pre@host-@[]" asked for VERP: the bounce goes to pre@host; the length
- * of that */
-static size_t verp_base(const char *sender, size_t sl)
-{
-  if (sl >= 4 && !memcmp(sender + sl - 4, "-@[]", 4) && memchr(sender, '@', sl - 4)) return sl - 4;
-  return sl;
 }
 
 int bounce_envelope(const char *sender, const char *dbto, const char *dbhost, sa_t *from, sa_t *to)

@@ -128,12 +128,17 @@ int rewrite_unprepend(const rewrite_t *rw, const char *addr, sa_t *out)
   return sa_copyb(out, addr, len) ? 0 : -1;
 }
 
+size_t verp_base(const char *sender, size_t sl)
+{
+  if (sl >= 4 && !memcmp(sender + sl - 4, "-@[]", 4) && memchr(sender, '@', sl - 4)) return sl - 4;
+  return sl;
+}
+
 int verp_sender(const char *sender, const char *rcpt, sa_t *out)
 {
   size_t sl = strlen(sender), rl = strlen(rcpt), at, rat;
-  if (sl < 4 || memcmp(sender + sl - 4, "-@[]", 4) != 0 ||
-      (at = last_at(sender, sl - 4)) == sl - 4)
-    return sa_copyb(out, sender, sl) ? 0 : -1;
+  if (verp_base(sender, sl) == sl) return sa_copyb(out, sender, sl) ? 0 : -1;
+  at = last_at(sender, sl - 4);
   rat = last_at(rcpt, rl);
   /* qmail's form: "pre-@host-@[]" becomes "pre-box=rhost@host"; the
    * dash is the sender's own (qmail-local's local-owner-@, ezmlm's

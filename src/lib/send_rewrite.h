@@ -52,4 +52,8 @@ int rewrite_unprepend(const rewrite_t *rw, const char *addr, sa_t *out);
  * 0 ok, -1 out of memory. */
 int verp_sender(const char *sender, const char *rcpt, sa_t *out);
 
+/* the length of sender without a VERP "-@[]" suffix (one with an '@'
+ * before it): "pre@host-@[]" -> that of "pre@host"; else sl */
+size_t verp_base(const char *sender, size_t sl);
+
 #endif
