@@ -32,13 +32,16 @@ static bool qqopen;
 static msgfilt_t msg;
 static sa_t env, sender, addr;
 
+/* as qmail-qmtpd: 100 for a package that breaks the protocol or our
+ * bounds, 1 when the client went away or I/O failed */
 static _Noreturn void drop(const char *what)
 {
+  bool bad = errno == E2BIG || errno == EPROTO;
   const char *why = errno == ENODATA ? "client disconnected in " : errno == E2BIG ? "too long: "
                     : errno == EPROTO ? "bad netstring: " : "trouble reading ";
   if (qqopen) qq_close(&qq); /* no envelope: nothing is queued */
   qms_log(why, what, ": dropped connection");
-  qms_exit(1);
+  qms_exit(bad ? 100 : 1);
 }
 
 static _Noreturn void answer(const char *t)
@@ -70,7 +73,7 @@ int main(int argc, char **argv)
   /* lengths have no leading zeros, so the prefix just read is exactly
    * as long as the one netstr_size counts */
   if (!netstr_size(mlen, &mtotal) || mtotal > outer) {
-    errno = EPROTO;
+    errno = EPROTO; /* lengths that do not add up */
     drop("message");
   }
   qqopen = qq_open(&qq, true) == 0;

@@ -89,12 +89,12 @@ ok wait_for 30 more_than "$before"
 
 # qmail-qmtpd (it shares this area's code) exits as qmail's does: 100 for
 # a malformed package, 1 when the client goes away, 0 at a clean end
-qmtp() { # expected-code name input
-  local rc=0
+qmtp() { # expected-code name input [program]
+  local rc=0 p=${4:-qmail-qmtpd}
   printf "$3" | (cd "$T" && setpriv --reuid="$qd" --regid="$nf" --clear-groups \
-    env - PATH=/usr/bin:/bin ASAN_OPTIONS="${ASAN_OPTIONS:-}" "$Q/bin/qmail-qmtpd") \
+    env - PATH=/usr/bin:/bin ASAN_OPTIONS="${ASAN_OPTIONS:-}" "$Q/bin/$p") \
     >/dev/null 2>>"$T/qmtpd-direct.log" || rc=$?
-  is "$rc" "$1" "qmail-qmtpd exits $1: $2"
+  is "$rc" "$1" "$p exits $1: $2"
 }
 qmtp 100 "non-digit length" '1x:\nabc,'
 qmtp 100 "leading zero" '05:\nabcd,'
@@ -104,6 +104,12 @@ qmtp 100 "message starting with neither LF nor CR" '5:Xabcd,'
 qmtp 100 "length overflowing" '99999999999999999999999999:\n'
 qmtp 1 "EOF inside a length" '12'
 qmtp 0 "no package at all" ''
+# qmail-qmqpd the same way (its one package per connection)
+qmtp 100 "non-digit length" '1x:abc,' qmail-qmqpd
+qmtp 100 "message longer than its package" '5:9:abcdefghi,,' qmail-qmqpd
+qmtp 100 "missing comma" '12:3:abc,3:a@b,X' qmail-qmqpd
+qmtp 100 "no recipient" '12:3:abc,3:a@b,,' qmail-qmqpd
+qmtp 1 "EOF inside the message" '20:10:abc' qmail-qmqpd
 nok grep -q 'ERROR: AddressSanitizer\|runtime error' "$T/qmtpd-direct.log"
 
 # the service directory, run under a private svscan on another port
