@@ -129,8 +129,8 @@ int main(void)
   /* past RLIMIT_FSIZE we want EFBIG and a clean truncation, not death
    * halfway through the mbox */
   sig_ignore(SIGXFSZ);
-  if (!maildir || !*maildir) die_perm("MAILDIR not set");
-  if (!mail || !*mail) die_perm("MAIL not set");
+  if (!maildir || !*maildir) die_temp("MAILDIR not set");
+  if (!mail || !*mail) die_temp("MAIL not set");
   /* a relative MAIL is taken from where we were started */
   mail = absolute(mail, &abs);
   if (deliver_mbox_open(&m, mail, &why) == -1) {
