@@ -392,11 +392,12 @@ static void f_timeoutlocal(const char *fn)
 
 static void f_defaultdelivery(const char *fn)
 {
-  show_value(fn, 0, 0, "Users without a .qmail file get",
-             " (passed to qmail-start by the qmail-send run script; restart "
-             "qmail-send after a change)",
-             "Missing: the qmail-send run script passes an empty delivery, "
-             "which qmail-start refuses; qmail-send does not start.");
+  show_list(fn, 0,
+            "Users without a .qmail file get these instructions, all lines as one "
+            ".qmail file (the qmail-send run script passes them to qmail-start: "
+            "restart qmail-send after a change)",
+            "Missing: the qmail-send run script passes an empty delivery, "
+            "which qmail-start refuses; qmail-send does not start.");
 }
 
 static void f_concincoming(const char *fn)

@@ -102,6 +102,16 @@ ok test -x "$Q/supervise/qmail-send/log/run"
 ok sh -n "$Q/supervise/qmail-send/run"
 # the sanitizer build gets no memory limit, only the files limit
 nok grep -q 'softlimit -m' "$Q/supervise/qmail-send/run"
+# the whole of control/defaultdelivery is the default delivery, as with
+# LWQ's `cat` (|dot-forward .forward, then ./Maildir/), CRs dropped
+printf '#!/bin/sh\nprintf "%%s" "$1" >%s/dd.arg\n' "$T" >"$T/fake-start"
+chmod 755 "$T/fake-start"
+cp "$Q/control/defaultdelivery" "$T/dd.saved"
+printf '|dot-forward .forward\r\n./Maildir/\r\n' >"$Q/control/defaultdelivery"
+sed "s|$Q/bin/qmail-start|$T/fake-start|" "$Q/supervise/qmail-send/run" >"$T/run.copy"
+sh "$T/run.copy" >/dev/null 2>&1
+is "$(cat "$T/dd.arg" 2>/dev/null)" $'|dot-forward .forward\n./Maildir/' "run passes every line of control/defaultdelivery"
+cp "$T/dd.saved" "$Q/control/defaultdelivery"
 
 # re-running keeps edits and repairs modes
 echo 7 >"$Q/control/concurrencylocal"
