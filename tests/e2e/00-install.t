@@ -93,6 +93,10 @@ perm alias/Maildir/new "qtalias:qtnofiles 700"
 # qmail-getpw hands it $Q/alias
 is "$("$Q/bin/qmail-getpw" qtnosuchname | tr '\0' '\n' | sed -n 4p)" "$Q/alias" "alias account's home"
 
+# manual pages, where qmail installs them
+perm man/man8/qmail-send.8 "root:qtqmail 644"
+ok test -f "$Q/man/man5/dot-qmail.5"
+ok test -f "$Q/man/man1/maildirmake.1"
 # service directories
 ok grep -q "qmail-start" "$Q/supervise/qmail-send/run"
 ok grep -q '^exec 2>&1' "$Q/supervise/qmail-send/run"
