@@ -10,12 +10,13 @@
  * or the whole of local) that names a real mail user: the name lower
  * case and shorter than 32 bytes, uid not 0, home directory present and
  * owned by that uid.  Otherwise the alias account takes the whole local
- * part as its extension.  Exit 0 found, 100 no user and no alias, 111
- * temporary failure (the password database could not be read).
+ * part as its extension.  Exit 0 found, 111 temporary failure (the
+ * password database could not be read, or the alias account is missing
+ * or unusable: that defers the mail, as in qmail, never bounces it).
  *
  * With -s it serves qmail-lspawn: requests "local\0" on fd 0, one answer
- * each on fd 1, in order, until EOF: '+' and the six fields, '-' (what
- * exit 100 means), or '!' and a NUL-terminated reason (exit 111).  One
+ * each on fd 1, in order, until EOF: '+' and the six fields, or '!' and
+ * a NUL-terminated reason (exit 111).  One
  * process for many lookups saves an exec per delivery. */
 #include <errno.h>
 #include <pwd.h>
@@ -36,12 +37,12 @@ const char *PROG = "qmail-getpw";
 #define REQ_MAX 4096
 
 /* the outcome of one lookup */
-enum { FOUND, NOUSER, TEMP };
+enum { FOUND, TEMP };
 
 struct result {
   const struct passwd *pw;
   const char *home, *dash, *ext;
-  /* for NOUSER and TEMP: the reason, and whether errno belongs to it */
+  /* for TEMP: the reason, and whether errno belongs to it */
   const char *why, *what;
   int err;
 };
@@ -52,14 +53,6 @@ static int temp(struct result *r, const char *why, const char *what, int err)
   r->what = what;
   r->err = err;
   return TEMP;
-}
-
-static int nouser(struct result *r, const char *why)
-{
-  r->why = why;
-  r->what = "";
-  r->err = 0;
-  return NOUSER;
 }
 
 /* glibc reports "no such user" as 0, ENOENT, ESRCH, EBADF or EPERM */
@@ -104,10 +97,12 @@ static int alias_result(const char *local, struct result *r)
   errno = 0;
   pw = getpwnam(auto_usera);
   if (!pw) {
-    if (notfound(errno)) return nouser(r, "no such user and no alias account");
+    /* no alias account: a broken or incomplete password database as
+     * likely as a broken installation; the mail waits */
+    if (notfound(errno)) return temp(r, "unable to find alias user ", auto_usera, 0);
     return temp(r, "unable to read the password database for ", auto_usera, errno);
   }
-  if (pw->pw_uid == 0) return nouser(r, "no such user and the alias account is root");
+  if (pw->pw_uid == 0) return temp(r, "the alias account may not be root: ", auto_usera, 0);
   if (stat(home, &st) == -1) return temp(r, "unable to stat ", home, errno);
   if (st.st_uid != pw->pw_uid) {
     static char what[128];
@@ -197,9 +192,6 @@ static void serve(void)
         if (buf_put(buf1, "+", 1) == -1) die_sys(111, "unable to write output");
         put_fields(&r);
         break;
-      case NOUSER:
-        if (buf_put(buf1, "-", 1) == -1) die_sys(111, "unable to write output");
-        break;
       default:
         if (buf_put(buf1, "!", 1) == -1 || buf_puts(buf1, r.why) == -1 || buf_puts(buf1, r.what) == -1)
           die_sys(111, "unable to write output");
@@ -225,8 +217,6 @@ int main(int argc, char **argv)
     put_fields(&r);
     if (buf_flush(buf1) == -1) die_sys(111, "unable to write output");
     _exit(0);
-  case NOUSER:
-    die_perm(r.why);
   default:
     errno = r.err;
     die_(111, r.err != 0, r.why, r.what, (const char *)0);

@@ -54,6 +54,15 @@ is "$out" "!$Q/alias is not owned by qtalias|+$A|$(id -u $A)|$(id -g $A)|$HA|||"
 is "$?" 111 "getpw: the same as exit 111"
 chown qtalias "$Q/alias"
 is "$(printf '' | "$Q/bin/qmail-getpw" -s | wc -c)" 0 "getpw -s: nothing asked, nothing said"
+# no alias account at all (a password file without it, in a private mount
+# namespace): the mail waits, as with qmail's "Unable to find alias user!"
+grep -v '^qtalias:' /etc/passwd >"$T/passwd.noalias"
+out=$(unshare -m sh -c 'mount --bind "$1" /etc/passwd && "$2" nosuchuser' sh \
+  "$T/passwd.noalias" "$Q/bin/qmail-getpw" 2>&1)
+is "$?:$out" "111:qmail-getpw: fatal: unable to find alias user qtalias" "getpw: no alias account defers (111), never bounces"
+out=$(printf '%s\0' nosuchuser | unshare -m sh -c 'mount --bind "$1" /etc/passwd && "$2" -s' sh \
+  "$T/passwd.noalias" "$Q/bin/qmail-getpw" | tr '\0' '|')
+is "$out" "!unable to find alias user qtalias|" "getpw -s: no alias account is a temporary answer"
 
 # ---- qmail-lspawn alone, qmail-send played by a script ----------------------
 # spawn CMD...: runs CMD with the commands "slot|mess|sender|rcpt" from
