@@ -89,7 +89,7 @@ static int config_load(config_t *c)
   c->conc[LOCAL] = 50; /* see qmail-send(8): slow |programs must leave room */
   c->conc[REMOTE] = 20;
   c->lifetime = 604800;
-  c->bouncemax = 50000;
+  c->bouncemax = 0; /* the whole message, as qmail */
   if (control_init() == -1) return -1;
   if (rewrite_load(&c->rw) == -1) return -1;
   if (!rl0(&c->bouncefrom, "bouncefrom", 0, "MAILER-DAEMON") ||

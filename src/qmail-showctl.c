@@ -340,7 +340,7 @@ static void f_dbhost(const char *fn)
 
 static void f_bouncemax(const char *fn)
 {
-  show_num(fn, 50000, "A bounce keeps at most", " bytes of the original body",
+  show_num(fn, 0, "A bounce keeps at most", " bytes of the original body",
            "A bounce keeps the whole original body.");
 }
 

@@ -54,6 +54,15 @@ body line
 EOF2
 ok diff "$D/want" "$D/got"
 
+# a big message comes back whole, as qmail returns it (no bouncemaxbytes)
+{ printf 'Subject: big\n\n'; for i in $(seq 1 3000); do printf 'line %05d of a long body .........................................\n' "$i"; done; } >"$D/big"
+n=$(maildir_count "$HA/Maildir")
+ok inject "$A@$ME" "$B-fail@$ME" "$D/big"
+ok wait_for 30 count_is "$HA/Maildir" $((n + 1))
+f=$(newest "$HA/Maildir")
+is "$(tail -n 1 "$f")" "$(tail -n 1 "$D/big")" "a 200 KB message bounces whole: its last line is there"
+is "$(grep -c '^line ' "$f")" 3000 "... and every line of its body"
+
 # VERP: a list whose owner has -owner-default gets one sender per recipient
 owned $A "$HA/.qmail-list" "&$B@$ME
 &$B-fail@$ME
