@@ -292,19 +292,22 @@ int main(int argc, char **argv)
   int opt, type;
   socklen_t tl = sizeof type;
 
-  /* "+": options stop at the program, whose own options are its own */
+  /* "+": options stop at the program, whose own options are its own.
+   * As qmail's, an unknown option is skipped and every failure of ours
+   * is temporary (111): tcp-env runs inside inetd and tcpserver lines. */
+  opterr = 0;
   while ((opt = getopt(argc, argv, "+rRt:")) != -1)
     switch (opt) {
     case 'r': do_ident = true; break;
     case 'R': do_ident = false; break;
     case 't':
       if (!scan_ulong_all(optarg, &timeout) || timeout < 1 || timeout > TIMEOUT_MAX)
-        die_usage(USAGE);
+        die_temp("usage: ", USAGE);
       break;
-    default: die_usage(USAGE);
+    default: break;
     }
   argv += optind;
-  if (!*argv) die_usage(USAGE);
+  if (!*argv) die_temp("usage: ", USAGE);
 
   /* already described (tcpserver, or tcp-env twice): leave it all alone */
   if (proto && !strcmp(proto, "TCP")) {
@@ -314,13 +317,13 @@ int main(int argc, char **argv)
 
   local.len = sizeof local.ss;
   if (getsockname(0, (struct sockaddr *)&local.ss, &local.len) == -1) {
-    if (errno == ENOTSOCK) die_perm("standard input is not a socket");
-    if (errno == EBADF) die_perm("standard input is not open");
+    if (errno == ENOTSOCK) die_temp("standard input is not a socket");
+    if (errno == EBADF) die_temp("standard input is not open");
     die_sys(111, "unable to get the local address of standard input");
   }
   if ((local.ss.ss_family != AF_INET && local.ss.ss_family != AF_INET6) ||
       getsockopt(0, SOL_SOCKET, SO_TYPE, &type, &tl) == -1 || type != SOCK_STREAM)
-    die_perm("standard input is not a TCP socket");
+    die_temp("standard input is not a TCP socket");
   unmap(&local);
   remote.len = sizeof remote.ss;
   /* no peer: a listening socket (inetd "wait"), or the client has gone */

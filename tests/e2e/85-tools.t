@@ -37,15 +37,17 @@ is "$(stat -c '%U:%G %a' "$Q/bin/qmail-upq")" "root:qtqmail 700" "qmail-upq inst
 
 # ---- tcp-env without a socket --------------------------------------------------
 rc=0; out=$("$Q/bin/tcp-env" -R env </dev/null 2>&1) || rc=$?
-is "$rc:$out" "100:tcp-env: fatal: standard input is not a socket" "tcp-env: stdin not a socket: 100"
+is "$rc:$out" "111:tcp-env: fatal: standard input is not a socket" "tcp-env: stdin not a socket: 111, as qmail's"
 rc=0; out=$("$Q/bin/tcp-env" -R env <&- 2>&1) || rc=$?
-is "$rc:$out" "100:tcp-env: fatal: standard input is not open" "tcp-env: stdin closed: 100"
+is "$rc:$out" "111:tcp-env: fatal: standard input is not open" "tcp-env: stdin closed: 111"
 rc=0; out=$(python3 -c 'import socket,os,sys
 a,b=socket.socketpair(); os.dup2(a.fileno(),0); os.execv(sys.argv[1],sys.argv[1:])' \
   "$Q/bin/tcp-env" -R env 2>&1) || rc=$?
-is "$rc:$out" "100:tcp-env: fatal: standard input is not a TCP socket" "tcp-env: Unix socket: 100"
+is "$rc:$out" "111:tcp-env: fatal: standard input is not a TCP socket" "tcp-env: Unix socket: 111"
 rc=0; "$Q/bin/tcp-env" >/dev/null 2>&1 || rc=$?
-is "$rc" 100 "tcp-env: no program: usage, 100"
+is "$rc" 111 "tcp-env: no program: usage, 111 as qmail's"
+out=$(PROTO=TCP TCPREMOTEIP=x "$Q/bin/tcp-env" -x -R printenv TCPREMOTEIP </dev/null 2>&1)
+is "$out" "x" "tcp-env: an unknown option is skipped silently, as qmail's"
 out=$(PROTO=TCP TCPREMOTEIP=x "$Q/bin/tcp-env" -R printenv TCPREMOTEIP </dev/null 2>&1)
 is "$out" "x" "tcp-env: PROTO=TCP set: just runs the program, even without a socket"
 
