@@ -16,9 +16,9 @@
 #include "queue.h"
 #include "sa.h"
 
-/* the longest record qmail-queue accepts: a letter and QUEUE_ADDR_MAX
+/* the longest record qmail-queue accepts: a letter and QUEUE_ENVADDR_MAX
  * address bytes */
-#define ENV_REC_MAX (1 + QUEUE_ADDR_MAX)
+#define ENV_REC_MAX (1 + QUEUE_ENVADDR_MAX)
 
 /* results of envelope_get besides 1 (a record) and 0 (EOF at a boundary) */
 #define ENV_ERR (-1)   /* read error, errno set */

@@ -194,6 +194,7 @@ static void write_envelope(int fd, unsigned long uid, unsigned long pid)
   envelope_qq_t g = ENV_QQ_INIT;
   sa_t rec = SA_INIT;
   char num[FMT_ULONG];
+  size_t total = 0;
 
   if (envelope_put(&out, 'u', num, fmt_ulong(num, uid)) == -1) fail(QQ_WRITE);
   if (envelope_put(&out, 'p', num, fmt_ulong(num, pid)) == -1) fail(QQ_WRITE);
@@ -207,6 +208,9 @@ static void write_envelope(int fd, unsigned long uid, unsigned long pid)
     if (r == ENV_ERR) fail(errno == ENOMEM ? QQ_NOMEM : QQ_READ);
     /* EOF before the final empty record: the injector died or lied */
     if (r == 0 || r == ENV_TRUNC) fail(QQ_READ);
+    /* rec.len <= ENV_REC_MAX: no overflow */
+    total += rec.len + 1;
+    if (total > QUEUE_ENV_MAX) fail(QQ_ENVBIG);
     switch (envelope_qq_next(&g, rec.s, rec.len)) {
     case ENV_QQ_FROM:
     case ENV_QQ_TO:

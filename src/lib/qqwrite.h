@@ -9,6 +9,7 @@
 /* exit codes, as documented in qmail-queue(8) */
 enum {
   QQ_ADDR = 11,    /* envelope address too long */
+  QQ_ENVBIG = 31,  /* envelope over QUEUE_ENV_MAX: refused for good */
   QQ_NOMEM = 51,
   QQ_TIMEOUT = 52, /* the DEADLINE alarm */
   QQ_WRITE = 53,   /* write or fsync error, disk full */

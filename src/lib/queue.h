@@ -13,8 +13,15 @@
 #include "buf.h"
 #include "sa.h"
 
-/* longest envelope address qmail-queue takes (bytes, without the NUL) */
+/* longest address the network servers and injectors take (bytes,
+ * without the NUL) */
 #define QUEUE_ADDR_MAX 1000
+/* longest envelope address qmail-queue takes: 1002, as qmail's */
+#define QUEUE_ENVADDR_MAX 1002
+/* the whole envelope qmail-queue takes, records and NULs counted: about
+ * 800,000 recipients of 20 bytes.  qmail-send holds a message's recipient
+ * list in memory, under the service's softlimit. */
+#define QUEUE_ENV_MAX ((size_t)16 << 20)
 
 /* "dir/N/id" (hashed) or "dir/id" when split is false; NUL-terminated */
 bool queue_name(sa_t *out, const char *dir, unsigned long id, bool split);

@@ -15,7 +15,7 @@ D=$T/data
 mkdir -p "$D"
 chmod 0755 "$D"
 split=$(head -n 1 "$(dirname "$0")/../../conf-split")
-ADDR_MAX=1000 # QUEUE_ADDR_MAX in src/lib/queue.h
+ADDR_MAX=1002 # QUEUE_ENVADDR_MAX in src/lib/queue.h (qmail's limit)
 
 # qq USER MSG ENV: runs qmail-queue as USER with MSG on fd 0 and ENV on
 # fd 1; prints its exit code
@@ -198,8 +198,9 @@ import resource, subprocess, sys
 rc = subprocess.call([sys.argv[1]], stdin=open(sys.argv[2], "rb"), stdout=open(sys.argv[3], "rb"))
 print(rc, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)' "$QQ" "$D/msg" "$1"
 }
-pad=$(head -c 400 /dev/zero | tr '\0' p)
-mkrcpts() { # count file
+mkrcpts() { # count file [pad]
+  local pad
+  pad=$(head -c "${3:-100}" /dev/zero | tr '\0' p)
   { printf 'Fsender@x\0'; seq "$1" | sed "s/.*/Tr&.$pad@example.com/" | tr '\n' '\0'; printf '\0'; } >"$2"
 }
 mkrcpts 100 "$D/env100"
@@ -209,12 +210,19 @@ rc_small=$1 rss_small=$2
 wipe
 set -- $(rss "$D/env100k")
 rc_big=$1 rss_big=$2
-is "$rc_small $rc_big" "0 0" "100 and 100000 recipients (40 MB of envelope): exit 0"
+is "$rc_small $rc_big" "0 0" "100 and 100000 recipients (12 MB of envelope): exit 0"
 is "$(tr -cd '\0' <"$(find "$Q/queue/todo" -type f)" | wc -c)" 100003 "100000 recipients all in the todo file"
 t_diag "max RSS: 100 recipients ${rss_small} KiB, 100000 recipients ${rss_big} KiB"
 ok test $((rss_big - rss_small)) -lt 8192
 wipe
 rm -f "$D/env100k"
+# a bigger envelope than qmail-send will hold in memory is refused for
+# good (31), never queued to sit there undeliverable
+mkrcpts 45000 "$D/envbig" 400
+is "$(qq $U "$D/msg" "$D/envbig")" 31 "an envelope over 16 MiB (45000 recipients of 420 bytes): exit 31"
+is "$(nfiles)" 0 "... and nothing left in the queue"
+wipe
+rm -f "$D/envbig"
 
 # ---- fsync order (strace) ----------------------------------------------------------
 if command -v strace >/dev/null; then
