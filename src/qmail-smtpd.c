@@ -71,11 +71,37 @@ static void logpart(const char *s, size_t n)
     sa_append(&logbuf, c < 32 || c > 126 ? '?' : (char)c);
   }
 }
+static void logs_(const char *s, ...);
+#define logs(...) logs_(__VA_ARGS__, (const char *)0)
+
+/* A client may send a million refused RCPTs in one session; logging each
+ * would push everything else out of the log.  The first REFUSALS_LOGGED
+ * refusals of a session are logged, the rest counted, and the count is
+ * logged before the next line that is not a refusal. */
+#define REFUSALS_LOGGED 100
+static unsigned long nrefused, nunlogged;
+
+static bool refusal_skipped(const char *s)
+{
+  char num[FMT_ULONG];
+  if (strncmp(s, "refused", 7) != 0) {
+    if (nunlogged) {
+      num[fmt_ulong(num, nunlogged)] = 0;
+      nunlogged = 0;
+      logs("further refusals not logged: ", num);
+    }
+    return false;
+  }
+  if (++nrefused <= REFUSALS_LOGGED) return false;
+  ++nunlogged;
+  return true;
+}
+
 static void logs_(const char *s, ...)
 {
   va_list ap;
   char num[FMT_ULONG];
-  if (!verbose) return;
+  if (!verbose || refusal_skipped(s)) return;
   logbuf.len = 0;
   sa_cats(&logbuf, "qmail-smtpd: pid ");
   sa_catb(&logbuf, num, fmt_ulong(num, (unsigned long)getpid()));
@@ -89,7 +115,6 @@ static void logs_(const char *s, ...)
   buf_putsa(buf2, &logbuf);
   buf_flush(buf2);
 }
-#define logs(...) logs_(__VA_ARGS__, (const char *)0)
 
 static _Noreturn void leave(int code)
 {

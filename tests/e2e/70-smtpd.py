@@ -254,9 +254,9 @@ c, t = one(b''.join(b'Received: from h%d\r\nDelivered-To: d%d\r\n' % (i, i) for 
 check('50 Received + 50 Delivered-To lines: 554', c == 554, t)
 s = S()
 s.cmd('EHLO client.test'); s.cmd('MAIL FROM:<a@b.test>')
-s.send(b''.join(b'RCPT TO:<%s>\r\n' % rcpt.encode() for _ in range(1001)))
-codes = [s.reply()[0] for _ in range(1001)]
-check('1000 recipients then 452', codes[:1000] == [250] * 1000 and codes[1000] == 452, codes[995:])
+s.send(b''.join(b'RCPT TO:<%s>\r\n' % rcpt.encode() for _ in range(1201)))
+codes = [s.reply()[0] for _ in range(1201)]
+check('1000 recipients then 452', codes[:1000] == [250] * 1000 and set(codes[1000:]) == {452}, codes[995:1005])
 s.close()
 
 # pipelining: one write, all replies in order

@@ -70,6 +70,9 @@ like "$log" "qmail-smtpd: pid [0-9]+ from 127\.0\.0\.1: connect host unknown" "-
 like "$log" "qmail-smtpd: pid [0-9]+ from 127\.0\.0\.1: refused rcpt <u@evil\.test>: domain not in rcpthosts" "-v logs refusals with reason"
 like "$log" "qmail-smtpd: pid [0-9]+ from 127\.0\.0\.1: accepted message from <a@b\.test> rcpts 1 qp [0-9]+ id [0-9]+" "-v logs accepted messages with queue id"
 like "$log" "refused rcpt <nosuch@s\.test>: no such mailbox" "-v logs unknown recipients"
+# 201 refused RCPTs in one session: 100 logged, the rest counted
+is "$(grep -c 'refused rcpt: too many recipients' <<<"$log")" 100 "-v logs at most 100 refusals per session"
+like "$log" "further refusals not logged: 101" "-v then logs how many it did not"
 like "$log" "rblsmtpd: 127\.0\.0\.4" "rblsmtpd logged its block"
 nok grep -q 'ERROR: AddressSanitizer\|runtime error' "$T/tcpserver.log"
 [ -e /tmp/pwned ] && _t_result 1 "shellshock sender created /tmp/pwned" || _t_result 0 "no /tmp/pwned"
