@@ -1,5 +1,5 @@
 #!/bin/bash
-# tcp-env, qreceipt, qmail-upq, and qmail-qread's message line.
+# tcp-env, qreceipt, qbiff, qmail-upq, and qmail-qread's message line.
 # tcp-env runs in a private network namespace (its own port 113 for a
 # scripted ident server, its own /etc/hosts and a dnsmasq: no name lookup
 # leaves it); qmail-smtpd behind tcp-env queues a message whose Received
@@ -133,6 +133,55 @@ is "$rc" 0 "qreceipt: empty SENDER: 0, nothing queued"
 { printf 'X-Long: '; head -c 100000 /dev/zero | tr '\0' a; printf '\nNotice-Requested-Upon-Delivery-To: x@y\n\n'; } >"$T/long"
 qr SENDER=a@b QMAILQUEUE="$T/qq71" "$Q/bin/qreceipt" x@y <"$T/long"
 is "$rc" 0 "qreceipt: a field over 64 KiB ends the search (no notice, exit 0)"
+
+# ---- qbiff ---------------------------------------------------------------------------------
+# in a mount namespace with a tmpfs on /run: a utmp of our own says qttb1
+# is logged in on a fresh pty, whose output is read back raw
+cat >"$T/qbiff.py" <<'EOF'
+import os, pwd, struct, subprocess, sys, time, tty, select
+qbiff, user, mode, msg = sys.argv[1:5]
+pw = pwd.getpwnam(user)
+m, s = os.openpty()
+tty.setraw(s)
+name = os.ttyname(s)
+os.chown(name, pw.pw_uid, -1)
+os.chmod(name, int(mode, 8))
+rec = struct.pack('<hhi32s4s32s256shhiii16s20s', 7, 0, os.getpid(), name[5:].encode(),
+                  name[-4:].encode(), user.encode(), b'', 0, 0, 0, int(time.time()), 0, b'', b'')
+with open('/run/utmp', 'wb') as f:
+    f.write(rec)
+with open(msg, 'rb') as f:
+    subprocess.run(['setpriv', '--reuid=%d' % pw.pw_uid, '--regid=%d' % pw.pw_gid, '--clear-groups',
+                    'env', '-i'] + sys.argv[5:] + [qbiff], stdin=f, check=True)
+out = b''
+while select.select([m], [], [], 0.5)[0]:
+    out += os.read(m, 4096)
+sys.stdout.write(out.decode('latin1').encode('unicode_escape').decode())
+EOF
+qbiff() { # mode message-file VAR=value...: what the terminal got, escaped
+  unshare -m --propagation private sh -c 'mount -t tmpfs -o mode=0755 tmpfs /run && exec python3 "$@"' \
+    qbiff "$T/qbiff.py" "$Q/bin/qbiff" qttb1 "$@"
+}
+if unshare -m --propagation private true 2>/dev/null; then
+  printf 'Received: x\nSubject: hello\n  world\nTo: x\n\nbody line 1\nline\t2\n' >"$T/qb1"
+  is "$(qbiff 0720 "$T/qb1" USER=qttb1 LOCAL=qttb1-ext SENDER=a@b.test RECIPIENT=r@t.test)" \
+    '\r\n\x07*** TO <qttb1-ext> FROM <a@b.test>\r\n    hello/  world//body line 1/line/2/\r\n' \
+    "qbiff: bell, TO <LOCAL> FROM <SENDER>, then subject and body start on one line, line ends as /"
+  bs=$(head -c 200 /dev/zero | tr '\0' b)
+  printf 'subject : \033[2Jwipe\nX: y\n\n%s\n' "$bs" >"$T/qb2"
+  want=$(printf '    /[2Jwipe//%s' "$bs" | head -c 78)
+  is "$(qbiff 0700 "$T/qb2" USER=qttb1 LOCAL=l SENDER=$'s\001x@y')" \
+    "\\r\\n\\x07*** TO <l> FROM <s_x@y>\\r\\n$want\\r\\n" \
+    "qbiff: control bytes as _ and /, the summary cut at 78 characters"
+  printf 'no header here\nsecond\n' >"$T/qb3"
+  is "$(qbiff 0700 "$T/qb3" USER=qttb1 LOCAL=l SENDER=)" \
+    '\r\n\x07*** TO <l> FROM <>\r\n    /no header here/second/\r\n' "qbiff: a message without a header is all body"
+  is "$(qbiff 0620 "$T/qb1" USER=qttb1 LOCAL=l SENDER=a@b)" "" "qbiff: biff n (no owner execute bit): nothing written"
+  is "$(qbiff 0720 "$T/qb1" USER=qttb1 SENDER=a@b RECIPIENT=r@t.test)" "" "qbiff: LOCAL not set: nothing written"
+  is "$(qbiff 0720 "$T/qb1" USER=qttb1 LOCAL=l)" "" "qbiff: SENDER not set: nothing written"
+else
+  t_skip 6 "cannot make a mount namespace"
+fi
 
 # ---- qmail-upq ------------------------------------------------------------------------
 inst_new u || { echo "Bail out! inst_new u"; exit 1; }
