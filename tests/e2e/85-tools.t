@@ -1,5 +1,5 @@
 #!/bin/bash
-# tcp-env, qreceipt, qbiff, qmail-upq, and qmail-qread's message line.
+# tcp-env, qreceipt, qbiff, mailsubj, qmail-upq, and qmail-qread's message line.
 # tcp-env runs in a private network namespace (its own port 113 for a
 # scripted ident server, its own /etc/hosts and a dnsmasq: no name lookup
 # leaves it); qmail-smtpd behind tcp-env queues a message whose Received
@@ -182,6 +182,20 @@ if unshare -m --propagation private true 2>/dev/null; then
 else
   t_skip 6 "cannot make a mount namespace"
 fi
+
+# ---- mailsubj ------------------------------------------------------------------------------
+# the recipients go into To:, and qmail-inject takes them from there
+mkdir -p "$T/ms"
+chown qttb1 "$T/ms"
+printf '#!/bin/sh\ncat >"$FQ/msg" || exit 54\ncat <&1 >"$FQ/env" || exit 54\n' >"$T/ms/qq"
+chmod 0755 "$T/ms/qq"
+rc=0
+echo hi | as_user qttb1 env FQ="$T/ms" QMAILQUEUE="$T/ms/qq" "$Q/bin/mailsubj" 'a subject' \
+  'Carol <carol@y.org>' d@x.org >/dev/null 2>&1 || rc=$?
+is "$rc" 0 "mailsubj: a recipient with a display name is taken"
+is "$(tr '\0' ' ' <"$T/ms/env")" "Fqttb1@t.test Tcarol@y.org Td@x.org  " "mailsubj: envelope recipients from the To field"
+is "$(grep -m 1 '^To:' "$T/ms/msg")" "To: Carol <carol@y.org>, d@x.org" "mailsubj: To joins the arguments with ', '"
+is "$(grep -m 1 '^Subject:' "$T/ms/msg")" "Subject: a subject" "mailsubj: the subject"
 
 # ---- qmail-upq ------------------------------------------------------------------------
 inst_new u || { echo "Bail out! inst_new u"; exit 1; }
