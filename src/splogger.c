@@ -4,10 +4,12 @@
  *
  * Each line gets a numeric timestamp in front.  Lines starting with
  * "alert:" go out at LOG_ALERT, "warning:" at LOG_WARNING, the rest at
- * LOG_INFO.  Unprintable bytes become '?'; empty lines are dropped; a
- * line longer than LINE_MAX_SPLIT bytes is sent in pieces, each further
- * piece marked with a leading '+', so no syslog implementation has to cut
- * it for us.  Runs as qmaill/nofiles under qmail-start. */
+ * LOG_INFO.  Unprintable bytes become '?'; empty lines are dropped.  As
+ * in qmail, a line longer than PIECE bytes is sent in pieces of PIECE,
+ * so no syslog implementation has to cut it for us; the further pieces
+ * carry the first one's timestamp and priority, joined by '+' instead of
+ * the space ("STAMP+text"), so a reader can put the line together again.
+ * Runs as qmaill/nofiles under qmail-start. */
 #include <string.h>
 #include <sys/time.h>
 #include <syslog.h>
@@ -17,50 +19,52 @@
 
 const char *PROG = "splogger";
 
-#define LINE_MAX_SPLIT 800
+#define PIECE 799
 
 static int facility = LOG_MAIL;
-static char line[LINE_MAX_SPLIT + 1];
+static char line[PIECE + 1];
 static size_t len;
-static bool cont;      /* this piece continues a longer line */
-static int prio;
+static bool cont;      /* the piece in line continues a longer line */
+static int prio;       /* of the line, once its first piece is sent */
+static char stamp[2 * FMT_ULONG + 2]; /* of the line, likewise */
 
-static void send_piece(void)
+static void stamp_now(void)
 {
-  char stamp[2 * FMT_ULONG + 4];
   struct timeval tv;
   size_t n;
-  if (!len && !cont) return;
   gettimeofday(&tv, 0);
   n = fmt_ulong(stamp, (unsigned long)tv.tv_sec);
   stamp[n++] = '.';
   n += fmt_ulong0(stamp + n, (unsigned long)tv.tv_usec, 6);
   stamp[n] = 0;
+}
+
+static void send_piece(void)
+{
+  if (!len) return;
   line[len] = 0;
-  syslog(prio | facility, "%s %s%s", stamp, cont ? "+" : "", line);
   len = 0;
+  if (cont) {
+    syslog(prio | facility, "%s+%s", stamp, line);
+    return;
+  }
+  stamp_now();
+  prio = LOG_INFO;
+  if (!strncmp(line, "warning:", 8)) prio = LOG_WARNING;
+  if (!strncmp(line, "alert:", 6)) prio = LOG_ALERT;
+  syslog(prio | facility, "%s %s", stamp, line);
+  cont = true;
 }
 
 static void byte(char c)
 {
   if (c == '\n') {
-    if (len) send_piece();
-    len = 0;
+    send_piece();
     cont = false;
     return;
   }
-  if (!len && !cont) {
-    /* priority from the start of the line; judged when its first byte
-     * arrives, carried to its continuation pieces */
-    prio = LOG_INFO;
-  }
-  if (len == LINE_MAX_SPLIT) {
-    send_piece();
-    cont = true;
-  }
+  if (len == PIECE) send_piece();
   line[len++] = (c >= 32 && c < 127) ? c : '?';
-  if (!cont && len == 8 && !memcmp(line, "warning:", 8)) prio = LOG_WARNING;
-  if (!cont && len == 6 && !memcmp(line, "alert:", 6)) prio = LOG_ALERT;
 }
 
 int main(int argc, char **argv)

@@ -1,5 +1,5 @@
 #!/bin/bash
-# tcp-env, qreceipt, qbiff, mailsubj, qmail-upq, and qmail-qread's message line.
+# tcp-env, qreceipt, qbiff, mailsubj, splogger, qmail-upq, and qmail-qread's message line.
 # tcp-env runs in a private network namespace (its own port 113 for a
 # scripted ident server, its own /etc/hosts and a dnsmasq: no name lookup
 # leaves it); qmail-smtpd behind tcp-env queues a message whose Received
@@ -196,6 +196,56 @@ is "$rc" 0 "mailsubj: a recipient with a display name is taken"
 is "$(tr '\0' ' ' <"$T/ms/env")" "Fqttb1@t.test Tcarol@y.org Td@x.org  " "mailsubj: envelope recipients from the To field"
 is "$(grep -m 1 '^To:' "$T/ms/msg")" "To: Carol <carol@y.org>, d@x.org" "mailsubj: To joins the arguments with ', '"
 is "$(grep -m 1 '^Subject:' "$T/ms/msg")" "Subject: a subject" "mailsubj: the subject"
+
+# ---- splogger ------------------------------------------------------------------------------
+# in a mount namespace whose /dev is a tmpfs with a syslog socket of our
+# own at /dev/log (the machine's is never touched); each datagram is a line
+sploglines() { # OUT CMD...
+  local out=$1
+  shift
+  unshare -m --propagation private bash -c '
+    out=$1; shift
+    mount -t tmpfs -o mode=0755 tmpfs /dev || exit 1
+    mknod -m 0666 /dev/null c 1 3 || exit 1
+    python3 -c "
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(\"/dev/log\")
+os.chmod(\"/dev/log\", 0o666)
+open(sys.argv[1] + \".ready\", \"w\").close()
+s.settimeout(2)
+with open(sys.argv[1], \"ab\") as f:
+    try:
+        while True:
+            f.write(s.recv(65536).replace(b\"\\n\", b\"\\\\n\") + b\"\\n\")
+    except socket.timeout:
+        pass
+" "$out" &
+    rcv=$!
+    for i in $(seq 100); do [ -e "$out.ready" ] && break; sleep 0.05; done
+    "$@"
+    wait "$rcv"
+  ' sploglines "$out" "$@"
+}
+if unshare -m --propagation private true 2>/dev/null; then
+  S=$T/splog
+  # a 2000-byte warning line, the second half a while after the first
+  half=$(head -c 996 /dev/zero | tr '\0' x)
+  in_two() { printf 'warning:%s' "$half"; sleep 0.3; printf '%s\nnext\n' "$half"; }
+  sploglines "$S" bash -c "$(declare -f in_two); half=$half; in_two | '$Q/bin/splogger' qm"
+  is "$(grep -c '' "$S" 2>/dev/null)" 4 "splogger: a 2000-byte line in three pieces, then the next line"
+  # each piece as: priority stamp [separator] text
+  pieces=$(sed -nE 's/^<([0-9]+)>.* qm(\[[0-9]+\])?: ([0-9]+\.[0-9]{6})( \+|[ +])((warning:)?x*)$/\1 \3 [\4] \5/p' "$S")
+  is "$(awk '{ print length($NF) }' <<<"$pieces" | tr '\n' ' ')" "799 799 402 " \
+    "splogger: pieces of 799 bytes of text, as qmail's"
+  is "$(awk '{ print $1 }' <<<"$pieces" | tr '\n' ' ')" "20 20 20 " "splogger: every piece at the first one's priority (warning)"
+  is "$(awk '{ print $2 }' <<<"$pieces" | sort -u | wc -l)" 1 "splogger: every piece with the first one's timestamp"
+  is "$(grep -oE '\[[ +]+\]' <<<"$pieces" | tr '\n' ' ')" "[ ] [+] [+] " \
+    "splogger: STAMP text, then STAMP+text (no space) for the continuations"
+  like "$(tail -n 1 "$S")" '^<22>.* [0-9]+\.[0-9]{6} next$' "splogger: the next line gets its own stamp and priority"
+else
+  t_skip 6 "cannot make a mount namespace"
+fi
 
 # ---- qmail-upq ------------------------------------------------------------------------
 inst_new u || { echo "Bail out! inst_new u"; exit 1; }
