@@ -61,7 +61,9 @@ int main(int argc, char **argv)
   else if (argc > 1) die_usage("qmail-qmqpd [-v]");
   if (v && *v && strcmp(v, "0") != 0) qms_verbose = true;
   sig_ignore(SIGPIPE);
-  qms_setup(0);
+  /* not control/databytes, as in qmail: it is the limit for SMTP
+   * clients, and refusing a null client's mail here bounces it */
+  qms_setup(0, false);
   qms_log("connect host ", qms_remotehost);
 
   k = netstr_getlen(&qms_in, &outer, (size_t)-1);

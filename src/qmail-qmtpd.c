@@ -287,7 +287,7 @@ int main(int argc, char **argv)
   else if (argc > 1) die_usage("qmail-qmtpd [-v]");
   if (v && *v && strcmp(v, "0") != 0) qms_verbose = true;
   sig_ignore(SIGPIPE);
-  qms_setup(&pol);
+  qms_setup(&pol, true);
   qms_log("connect host ", qms_remotehost, pol.relayclient ? " relayclient" : "");
   for (unsigned long n = 0; n < MSG_MAX; ++n)
     if (!package()) {

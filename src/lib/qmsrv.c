@@ -104,7 +104,7 @@ static const char *envdef(const char *name, const char *def)
   return v ? v : def;
 }
 
-void qms_setup(policy_t *pol)
+void qms_setup(policy_t *pol, bool ctl_databytes)
 {
   unsigned long u;
   const char *x;
@@ -115,7 +115,7 @@ void qms_setup(policy_t *pol)
   qms_localhost = envdef("TCPLOCALHOST", qms_localip);
   if (chdir(auto_qmail) == -1 || control_init() == -1 ||
       control_readint(&qms_timeout, "timeoutsmtpd") == -1 ||
-      control_readint(&qms_databytes, "databytes") == -1)
+      (ctl_databytes && control_readint(&qms_databytes, "databytes") == -1))
     goto fail;
   if (qms_timeout == 0) qms_timeout = 1;
   x = env_get("DATABYTES");

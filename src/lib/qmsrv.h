@@ -19,10 +19,12 @@ extern const char *qms_remoteip, *qms_remotehost, *qms_remoteinfo, *qms_localip,
     *qms_localhost;
 
 /* chdir QMAILHOME, control_init, control/timeoutsmtpd, control/databytes
- * ($DATABYTES overrides), the TCP environment, and policy_load(pol) if pol
- * is not null (with RELAYCLIENT and TCPLOCALIP set in it).  On failure
- * logs (always) and exits 111: the client sees the connection close. */
-void qms_setup(policy_t *pol);
+ * if ctl_databytes ($DATABYTES overrides it; without ctl_databytes only
+ * $DATABYTES sets a limit), the TCP environment, and policy_load(pol) if
+ * pol is not null (with RELAYCLIENT and TCPLOCALIP set in it).  On
+ * failure logs (always) and exits 111: the client sees the connection
+ * close. */
+void qms_setup(policy_t *pol, bool ctl_databytes);
 
 /* with qms_verbose: "PROG: pid P from IP: parts..." on fd 2, bytes
  * outside printable ASCII as '?' */

@@ -205,6 +205,18 @@ r = qmqp(b'Subject: qmqp-long\n\nx\n', b'a@b.test', [b'u' * 1000 + b'@a.test'])
 check('qmqpd: 1000-byte recipient: D', r is not None and r[:1] == b'D', r)
 r = qmqp(b'Subject: qmqp-relay\n\nx\n', b'a@b.test', [(U + '@relayonly.test').encode()])
 check('qmqpd relays for its clients (no rcpthosts check)', r is not None and r[:1] == b'K', r)
+# control/databytes is the SMTP limit: qmail-qmqpd does not read it (a
+# null client's big mail would bounce); $DATABYTES from tcprules counts
+with open(Q + '/control/databytes', 'w') as f:
+    f.write('200\n')
+try:
+    r = qmqp(b'Subject: qmqp-big\n\n' + b'y' * 2000 + b'\n', b'a@b.test', [R.encode()])
+    check('qmqpd: control/databytes is not read (K for 2000 bytes over a limit of 200)',
+          r is not None and r[:1] == b'K', r)
+finally:
+    os.unlink(Q + '/control/databytes')
+r = qmqp(b'Subject: qmqp-toobig\n\n' + b'z' * 400 + b'\n', b'a@b.test', [R.encode()], src='127.0.0.3')
+check('qmqpd: DATABYTES="300" from tcprules: D', r is not None and r[:1] == b'D' and b'databytes' in r, r)
 s = socket.create_connection((QMQPIP, 628), timeout=30)
 s.sendall(b'20:5:\nabc')
 s.shutdown(socket.SHUT_WR)

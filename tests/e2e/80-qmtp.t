@@ -51,7 +51,7 @@ cat >"$T/qmtp.rules" <<EOF
 :allow
 EOF
 ok tcprules "$T/qmtp.cdb" "$T/qmtp.tmp" <"$T/qmtp.rules"
-printf '127.:allow\n:deny\n' | tcprules "$T/qmqp.cdb" "$T/qmqp.tmp"
+printf '127.0.0.3:allow,DATABYTES="300"\n127.:allow\n:deny\n' | tcprules "$T/qmqp.cdb" "$T/qmqp.tmp"
 srv() { # log ip port rules prog...
   local log=$1 ip=$2 p=$3 rules=$4
   shift 4
