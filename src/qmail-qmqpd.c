@@ -4,7 +4,8 @@
  *   qmail-qmqpd [-v]
  *
  * One package per connection: a netstring holding netstring(message),
- * netstring(sender) and one netstring per recipient.  One reply netstring
+ * netstring(sender) and one netstring per recipient (none is fine, as
+ * in qmail: queued for nobody, K).  One reply netstring
  * (K, Z or D), given after qmail-queue exited.  It relays to any address:
  * tcpserver's rules must let only trusted clients (null clients running
  * qmail-qmqpc) reach it.  Malformed input closes the connection with
@@ -119,7 +120,10 @@ int main(int argc, char **argv)
   if (netstr_getend(&qms_in) == -1) drop("package");
 
   if (!refusal) {
-    /* sender, then at least one recipient, and nothing else */
+    /* the sender, then the recipients, and nothing else.  No recipient
+     * at all is allowed, as in qmail: qmail-queue takes such an
+     * envelope and qmail-send has nothing to do with it.  A refusal would
+     * only make the client (qmail-qmqpc) retry the package forever. */
     pos = 0;
     if (netstr_parse(env.s, env.len, &pos, &body, &n) != 1) {
       errno = EPROTO;
@@ -136,10 +140,6 @@ int main(int argc, char **argv)
         refusal = "Dsorry, an address must be shorter than 1000 bytes and hold no NUL (#5.1.3)";
     }
     if (k == -1) drop("recipient");
-    if (!nrcpt) {
-      errno = EPROTO;
-      drop("recipients (none)");
-    }
     if (!qms_addr_ok(sender.s, sender.len))
       refusal = "Dsorry, an address must be shorter than 1000 bytes and hold no NUL (#5.1.7)";
   }

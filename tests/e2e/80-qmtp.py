@@ -217,6 +217,8 @@ finally:
     os.unlink(Q + '/control/databytes')
 r = qmqp(b'Subject: qmqp-toobig\n\n' + b'z' * 400 + b'\n', b'a@b.test', [R.encode()], src='127.0.0.3')
 check('qmqpd: DATABYTES="300" from tcprules: D', r is not None and r[:1] == b'D' and b'databytes' in r, r)
+r = qmqp(b'Subject: qmqp-norcpt\n\nx\n', b'a@b.test', [])
+check('qmqpd: no recipient: K, as qmail (queued for nobody)', r is not None and r[:1] == b'K', r)
 s = socket.create_connection((QMQPIP, 628), timeout=30)
 s.sendall(b'20:5:\nabc')
 s.shutdown(socket.SHUT_WR)
