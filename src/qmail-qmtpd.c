@@ -6,7 +6,8 @@
  * A connection carries up to MSG_MAX packages, each netstring(message)
  * netstring(sender) netstring(netstring(recipient)...); the message's
  * first byte says whether its lines end in LF or CR LF.  Per package one
- * reply netstring per recipient, in order, starting K, Z or D; the K and
+ * reply netstring per recipient (so none for a package without any: it
+ * is not queued), in order, starting K, Z or D; the K and
  * the queue's own answer are given only after qmail-queue exited 0.
  * Recipients pass the same policy as in qmail-smtpd (lib/policy).
  * Malformed input closes the connection with nothing queued.  Every
@@ -238,7 +239,12 @@ static bool package(void)
   /* the whole list must be well-formed before anything is decided */
   for (pos = 0; (r = netstr_parse(rlist.s, rlist.len, &pos, &body, &n)) == 1;) ++nrcpt;
   if (r == -1) drop("recipient");
-  if (!nrcpt) drop2("no recipients");
+  if (!nrcpt) {
+    /* as qmail: nothing to queue and no reply owed; on to the next */
+    giveup();
+    qms_log("package without recipients: nothing queued");
+    return true;
+  }
 
   if ((all = qms_msg_refusal(&msg))) {
     qms_log("refused message: ", msg.toobig);

@@ -152,6 +152,13 @@ r = c.pkg(b'\nSubject: small\n\nok\n', b'a@b.test', [R.encode()])
 check('a small message after it in the same connection: K', r[0] is not None and r[0][:1] == b'K', r)
 c.close()
 
+# ---- no recipients: no reply, nothing queued, the connection goes on ----
+c = C()
+c.send(ns(b'\nSubject: norcpt\n\nx\n') + ns(b'a@b.test') + ns(b''))
+r = c.pkg(b'\nSubject: after-norcpt\n\nx\n', b'a@b.test', [R.encode()])
+check('no recipients: no reply (as qmail), and the next package gets its K', r[0] is not None and r[0][:1] == b'K', r)
+c.close()
+
 # ---- malformed input: connection closed, nothing queued ----
 bad = [
     ('non-digit length', b'1x:\nabc,'),
@@ -161,7 +168,6 @@ bad = [
     ('wrong first byte', b'5:Xabcd,8:a@b.test,5:1:x,,'),
     ('empty message netstring', b'0:,'),
     ('bad recipient netstring inside the list', ns(b'\nSubject: badlist\n\nx\n') + ns(b'a@b.test') + ns(b'3:abc')),
-    ('no recipients', ns(b'\nSubject: norcpt\n\nx\n') + ns(b'a@b.test') + ns(b'')),
     ('truncated: EOF in the message', b'100:\nSubject: trunc\n\nabc'),
     ('truncated: EOF before the recipients', ns(b'\nSubject: trunc2\n\nx\n') + ns(b'a@b.test')),
 ]
@@ -177,9 +183,9 @@ time.sleep(0.2)
 c.close()
 time.sleep(0.5)
 check('nothing queued by any malformed package', wait_queue_empty(Q))
-n1 = wait_count(MD, n0 + 6)
+n1 = wait_count(MD, n0 + 7)
 time.sleep(1)
-check('exactly the accepted messages were delivered', len(maildir_msgs(MD)) == n0 + 6, (len(maildir_msgs(MD)), n0))
+check('exactly the accepted messages were delivered', len(maildir_msgs(MD)) == n0 + 7, (len(maildir_msgs(MD)), n0))
 for s in (b'badlist', b'norcpt', b'trunc', b'trunc2', b'toobig', b'huge-declared', b'badmf', b'nul'):
     check('not delivered: ' + s.decode(), find(s) is None)
 
