@@ -136,12 +136,16 @@ int main(int argc, char **argv)
     --sender.len;
     for (size_t p = pos; (k = netstr_parse(env.s, env.len, &p, &body, &n)) == 1;) {
       ++nrcpt;
-      if (!qms_addr_ok(body, n))
+      if (!qms_addr_ok(body, n)) {
+        qms_log_badaddr("rcpt", body, n);
         refusal = "Dsorry, an address must be shorter than 1000 bytes and hold no NUL (#5.1.3)";
+      }
     }
     if (k == -1) drop("recipient");
-    if (!qms_addr_ok(sender.s, sender.len))
+    if (!qms_addr_ok(sender.s, sender.len)) {
+      qms_log_badaddr("mail", sender.s, sender.len);
       refusal = "Dsorry, an address must be shorter than 1000 bytes and hold no NUL (#5.1.7)";
+    }
   }
   if (qms_msg_refusal(&msg)) {
     refusal = qms_msg_refusal(&msg);

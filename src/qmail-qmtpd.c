@@ -114,7 +114,10 @@ static int one_rcpt(const char *a, size_t len, unsigned long naccepted)
 {
   const char *why = 0;
   int r;
-  if (!qms_addr_ok(a, len)) return RC_BOUND;
+  if (!qms_addr_ok(a, len)) {
+    qms_log_badaddr("rcpt", a, len);
+    return RC_BOUND;
+  }
   if (!sa_copyb(&addr, a, len) || !sa_0(&addr)) nomem();
   --addr.len;
   if (has_ctrl(a, len)) {
@@ -149,7 +152,10 @@ static int one_rcpt(const char *a, size_t len, unsigned long naccepted)
     if (!sa_cats(&addr, pol.relayclient) || !sa_0(&addr)) nomem();
     --addr.len;
   }
-  if (addr.len > QUEUE_ADDR_MAX) return RC_LONG;
+  if (addr.len > QUEUE_ADDR_MAX) {
+    qms_log_badaddr("rcpt", addr.s, addr.len);
+    return RC_LONG;
+  }
   r = policy_rcpt(&pol, addr.s, addr.len);
   if (r == POLICY_RCPT_NOMEM) nomem();
   if (r == POLICY_RCPT_OFF) qms_log("cannot read ", RCPT_CDB, ": recipients not checked");
@@ -168,8 +174,10 @@ static int one_rcpt(const char *a, size_t len, unsigned long naccepted)
 /* the sender: null if acceptable, else the reply for every recipient */
 static const char *sender_check(void)
 {
-  if (!qms_addr_ok(sender.s, sender.len))
+  if (!qms_addr_ok(sender.s, sender.len)) {
+    qms_log_badaddr("mail", sender.s, sender.len);
     return "Dsorry, an address must be shorter than 1000 bytes and hold no NUL (#5.1.7)";
+  }
   if (!sa_0(&sender)) nomem();
   --sender.len;
   if (policy_localip(&pol, &sender) == -1) nomem();

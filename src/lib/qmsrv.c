@@ -187,6 +187,20 @@ bool qms_addr_ok(const char *a, size_t len)
   return len < QUEUE_ADDR_MAX && !memchr(a, 0, len);
 }
 
+void qms_log_badaddr(const char *kind, const char *a, size_t len)
+{
+  static sa_t shown;
+  bool cut = len > QMS_LOGADDR_MAX;
+  if (!qms_verbose) return;
+  /* NUL would end the string: '?' as vlog shows other unprintables */
+  shown.len = 0;
+  for (size_t i = 0; i < len && i < QMS_LOGADDR_MAX; i++)
+    if (!sa_append(&shown, a[i] ? a[i] : '?')) return;
+  if ((cut && !sa_cats(&shown, "...")) || !sa_0(&shown)) return;
+  qms_log("refused ", kind, " <", shown.s, ">: ",
+          len >= QUEUE_ADDR_MAX ? "address of 1000 bytes or more" : "NUL in address");
+}
+
 const char *qms_ok_text(const qq_t *qq)
 {
   static sa_t t;

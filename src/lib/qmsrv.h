@@ -47,6 +47,13 @@ const char *qms_msg_refusal(const msgfilt_t *);
  * addresses over QMTP and QMQP: 1000 bytes or more are refused) */
 bool qms_addr_ok(const char *, size_t);
 
+/* with qms_verbose, logs "refused KIND <address>: why" for an address
+ * qms_addr_ok (or a later length check) refused; kind is "rcpt" or
+ * "mail".  The address is shown sanitised and cut at QMS_LOGADDR_MAX
+ * bytes, followed by "..." when cut */
+#define QMS_LOGADDR_MAX 200
+void qms_log_badaddr(const char *kind, const char *a, size_t len);
+
 /* "Kok <time> qp <pid>[ id <id>]" for a message qq_close accepted */
 const char *qms_ok_text(const qq_t *);
 

@@ -76,7 +76,13 @@ like "$log" "qmail-qmtpd: pid [0-9]+ from 127\.0\.0\.1: accepted message from <a
 like "$log" "refused rcpt <u@elsewhere\.test>: domain not in rcpthosts" "-v logs relay refusals"
 like "$log" "refused message: databytes" "-v logs databytes refusals"
 like "$log" "bad netstring: message: dropped connection" "-v logs malformed input"
+like "$log" "from 127\.0\.0\.1: refused rcpt <q\?m@a\.test>: NUL in address" "-v logs a recipient refused for a NUL"
+like "$log" "refused rcpt <x{200}\.\.\.>: address of 1000 bytes or more" "-v logs a recipient refused for length, cut at 200 bytes"
+like "$log" "refused mail <a\?@b\.test>: NUL in address" "-v logs a sender refused for a NUL"
+like "$log" "refused mail <s{200}\.\.\.>: address of 1000 bytes or more" "-v logs a sender refused for length"
 like "$(cat "$T/qmqpd.log")" "qmail-qmqpd: pid [0-9]+ from 127\.0\.0\.1: accepted message from <a@b\.test> rcpts 1" "qmqpd -v log"
+like "$(cat "$T/qmqpd.log")" "refused rcpt <u\?v@a\.test>: NUL in address" "qmqpd -v logs a recipient refused for a NUL"
+like "$(cat "$T/qmqpd.log")" "refused rcpt <u{200}\.\.\.>: address of 1000 bytes or more" "qmqpd -v logs a recipient refused for length"
 nok grep -q 'ERROR: AddressSanitizer\|runtime error' "$T/qmtpd.log" "$T/qmqpd.log"
 
 # ---- qmail-qmqpc: a null client (instance b, never started) ----------
