@@ -53,37 +53,7 @@ like "$(cat "$L")" "status: exiting" "TERM: qmail-send logs its exit, and the lo
 is "$(cat "$T/start.out")" "" "qmail-start itself printed nothing"
 
 # ---- splogger, and qmail-start ./Maildir/ splogger qmail ------------------------------
-# in_syslog_ns OUT CMD...: runs CMD in a mount namespace whose /dev is a
-# fresh tmpfs (null, zero, urandom made anew) with a syslog socket at
-# /dev/log; what arrives there is written to OUT, one datagram a line
-in_syslog_ns() {
-  local out=$1
-  shift
-  unshare -m --propagation private bash -c '
-    out=$1; shift
-    mount -t tmpfs -o mode=0755 tmpfs /dev || exit 1
-    mknod -m 0666 /dev/null c 1 3 && mknod -m 0666 /dev/zero c 1 5 && mknod -m 0666 /dev/urandom c 1 9 || exit 1
-    python3 - "$out" <<"PY" &
-import os, socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind("/dev/log")
-os.chmod("/dev/log", 0o666)
-open(sys.argv[1] + ".ready", "w").close()
-s.settimeout(2)
-with open(sys.argv[1], "ab") as f:
-    try:
-        while True:
-            f.write(s.recv(65536).replace(b"\n", b"\\n") + b"\n")
-            f.flush()
-    except socket.timeout:
-        pass
-PY
-    rcv=$!
-    for i in $(seq 100); do [ -e "$out.ready" ] && break; sleep 0.05; done
-    "$@"
-    wait "$rcv"
-  ' in_syslog_ns "$out" "$@"
-}
+# (in_syslog_ns: see lib.sh)
 if unshare -m --propagation private true 2>/dev/null; then
   S=$T/logs/syslog
   long=$(head -c 2000 /dev/zero | tr '\0' x)

@@ -200,39 +200,12 @@ is "$(grep -m 1 '^Subject:' "$T/ms/msg")" "Subject: a subject" "mailsubj: the su
 # ---- splogger ------------------------------------------------------------------------------
 # in a mount namespace whose /dev is a tmpfs with a syslog socket of our
 # own at /dev/log (the machine's is never touched); each datagram is a line
-sploglines() { # OUT CMD...
-  local out=$1
-  shift
-  unshare -m --propagation private bash -c '
-    out=$1; shift
-    mount -t tmpfs -o mode=0755 tmpfs /dev || exit 1
-    mknod -m 0666 /dev/null c 1 3 || exit 1
-    python3 -c "
-import os, socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(\"/dev/log\")
-os.chmod(\"/dev/log\", 0o666)
-open(sys.argv[1] + \".ready\", \"w\").close()
-s.settimeout(2)
-with open(sys.argv[1], \"ab\") as f:
-    try:
-        while True:
-            f.write(s.recv(65536).replace(b\"\\n\", b\"\\\\n\") + b\"\\n\")
-    except socket.timeout:
-        pass
-" "$out" &
-    rcv=$!
-    for i in $(seq 100); do [ -e "$out.ready" ] && break; sleep 0.05; done
-    "$@"
-    wait "$rcv"
-  ' sploglines "$out" "$@"
-}
 if unshare -m --propagation private true 2>/dev/null; then
   S=$T/splog
   # a 2000-byte warning line, the second half a while after the first
   half=$(head -c 996 /dev/zero | tr '\0' x)
   in_two() { printf 'warning:%s' "$half"; sleep 0.3; printf '%s\nnext\n' "$half"; }
-  sploglines "$S" bash -c "$(declare -f in_two); half=$half; in_two | '$Q/bin/splogger' qm"
+  in_syslog_ns "$S" bash -c "$(declare -f in_two); half=$half; in_two | '$Q/bin/splogger' qm"
   is "$(grep -c '' "$S" 2>/dev/null)" 4 "splogger: a 2000-byte line in three pieces, then the next line"
   # each piece as: priority stamp [separator] text
   pieces=$(sed -nE 's/^<([0-9]+)>.* qm(\[[0-9]+\])?: ([0-9]+\.[0-9]{6})( \+|[ +])((warning:)?x*)$/\1 \3 [\4] \5/p' "$S")

@@ -356,3 +356,36 @@ _t_cleanup() {
 }
 # supervise for the service no longer runs (svok fails)
 _t_svc_gone() { ! svok "$1" 2>/dev/null; }
+
+# in_syslog_ns OUT CMD...: runs CMD in a private mount namespace whose
+# /dev (a tmpfs) holds null, zero, urandom and a /dev/log datagram socket;
+# every message it receives is appended to OUT as one line (LF as \n).
+# The machine's own /dev/log is never touched.
+in_syslog_ns() {
+  local out=$1
+  shift
+  unshare -m --propagation private bash -c '
+    out=$1; shift
+    mount -t tmpfs -o mode=0755 tmpfs /dev || exit 1
+    mknod -m 0666 /dev/null c 1 3 && mknod -m 0666 /dev/zero c 1 5 && mknod -m 0666 /dev/urandom c 1 9 || exit 1
+    python3 - "$out" <<"PY" &
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind("/dev/log")
+os.chmod("/dev/log", 0o666)
+open(sys.argv[1] + ".ready", "w").close()
+s.settimeout(2)
+with open(sys.argv[1], "ab") as f:
+    try:
+        while True:
+            f.write(s.recv(65536).replace(b"\n", b"\\n") + b"\n")
+            f.flush()
+    except socket.timeout:
+        pass
+PY
+    rcv=$!
+    for i in $(seq 100); do [ -e "$out.ready" ] && break; sleep 0.05; done
+    "$@"
+    wait "$rcv"
+  ' in_syslog_ns "$out" "$@"
+}
