@@ -64,15 +64,18 @@ static int emit(void *ctx, const char *k, size_t n)
   return 0;
 }
 
-/* the names X of home's files ".qmail" dash X, listed as uid/gid.
- * 0 ok, -1 could not list (names then says "default": accept all) */
+/* the names X of home's files ".qmail" dash X, listed as uid/gid from the
+ * directory they live in (rcpt_qmail_dir: a dash holding '/' points into a
+ * subdirectory of home).  0 ok, -1 could not list (names then says
+ * "default": accept all) */
 static int list_names(const char *home, uid_t uid, gid_t gid, const char *dash, sa_t *names)
 {
+  static sa_t dir, prefix;
   int pi[2], wstat;
   pid_t pid;
-  size_t dl = strlen(dash);
   names->len = 0;
   if (uid == 0) goto all; /* qmail-lspawn never delivers as root */
+  if (!rcpt_qmail_dir(home, dash, &dir, &prefix)) die_nomem();
   if (pipe2(pi, O_CLOEXEC) == -1) fail("unable to make a pipe");
   pid = fork();
   if (pid == -1) fail("unable to fork");
@@ -83,13 +86,14 @@ static int list_names(const char *home, uid_t uid, gid_t gid, const char *dash, 
     struct dirent *e;
     close(pi[0]);
     if (prot_drop(uid, gid) == -1) _exit(111);
-    d = opendir(home);
+    d = opendir(dir.s);
     if (!d) _exit(111);
     while ((errno = 0, e = readdir(d))) {
       const char *n = e->d_name;
-      if (strncmp(n, ".qmail", 6) != 0 || strncmp(n + 6, dash, dl) != 0) continue;
+      if (strncmp(n, prefix.s, prefix.len) != 0) continue;
+      if (!strcmp(n, ".") || !strcmp(n, "..")) continue;
       if (e->d_type == DT_DIR) continue;
-      if (buf_put(&b, n + 6 + dl, strlen(n + 6 + dl) + 1) == -1) _exit(111);
+      if (buf_put(&b, n + prefix.len, strlen(n + prefix.len) + 1) == -1) _exit(111);
     }
     if (errno) _exit(111);
     if (buf_flush(&b) == -1) _exit(111);
@@ -111,7 +115,7 @@ static int list_names(const char *home, uid_t uid, gid_t gid, const char *dash, 
   close(pi[0]);
   if (wait_pid(pid, &wstat) == -1) fail("unable to wait for a child");
   if (wait_code(wstat) == 0 && names->len <= NAMES_MAX) return 0;
-  warn("unable to list ", home, ": taking every address of its account as deliverable");
+  warn("unable to list ", dir.s, ": taking every address of its account as deliverable");
 all:
   if (!sa_copyb(names, "default", 8)) die_nomem();
   return -1;

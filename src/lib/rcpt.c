@@ -16,6 +16,21 @@ void rcpt_map(char *s, size_t len)
   }
 }
 
+int rcpt_qmail_dir(const char *home, const char *dash, sa_t *dir, sa_t *prefix)
+{
+  const char *slash = strrchr(dash, '/');
+  bool ok;
+  if (slash)
+    ok = sa_copys(dir, home) && sa_cats(dir, "/.qmail") &&
+         sa_catb(dir, dash, (size_t)(slash - dash)) && sa_copys(prefix, slash + 1);
+  else
+    ok = sa_copys(dir, home) && sa_copys(prefix, ".qmail") && sa_cats(prefix, dash);
+  if (!ok || !sa_0(dir) || !sa_0(prefix)) return 0;
+  --dir->len;
+  --prefix->len;
+  return 1;
+}
+
 /* 1 found, 0 not, -1 error */
 static int find(struct cdb *c, sa_t *k, char kind, const char *m, size_t len)
 {

@@ -25,6 +25,13 @@ void rcpt_map(char *s, size_t len);
  * 1 deliverable, 0 not listed, -1 error (errno; ENOENT: no cdb) */
 int rcpt_lookup(const char *path, const char *local, size_t len);
 
+/* where the files ".qmail" dash X of home live: dir gets home and, if
+ * dash holds a '/', ".qmail" and the dash up to its last '/' (dash "-/":
+ * home/.qmail-, with files such as home/.qmail-/foo); prefix gets what
+ * begins each file name there (".qmail" dash, or the dash after its last
+ * '/').  Both NUL-terminated (the NUL not counted).  1, or 0 (ENOMEM). */
+int rcpt_qmail_dir(const char *home, const char *dash, sa_t *dir, sa_t *prefix);
+
 /* Keys for one account.  Local parts prefix+rest (rest must be empty when
  * exact is set) reach an account whose extension is pre+rest and whose
  * .qmail files are named ".qmail" dash X; names holds those X, each
