@@ -1,17 +1,18 @@
-/* qmail-rcptcheck-rebuild: writes QMAILHOME/users/rcptcheck.cdb, the list
- * of local parts local delivery can take, which qmail-smtpd (unprivileged)
- * uses to refuse unknown recipients at RCPT time (see rcpt.h and
+/* qmail-rcptcheck-rebuild: writes QMAILHOME/users/rcptcheck.cdb, which
+ * says which account local delivery gives each local part to and which
+ * .qmail names that account has, for qmail-smtpd (unprivileged) to refuse
+ * unknown recipients at RCPT time (see rcpt.h and
  * qmail-rcptcheck-rebuild(8)).
  *
  * Sources, each read as qmail-lspawn, qmail-getpw and qmail-local would
  * use it: users/cdb entries; password-database accounts qmail-getpw
- * accepts; the alias directory; users/aliases.cdb.  The names of .qmail
- * files are read by a child running as the account's own uid and gid
- * (never by root: no file-existence oracle outside what the user owns),
- * and only names are read, never contents.  If a home cannot be listed
- * the account is taken to accept everything (a check may accept too much,
- * never refuse a deliverable address).  Run as root. */
-#include <cdb.h>
+ * accepts; the alias account; users/aliases.cdb.  Each account gets an
+ * id, its ownership keys and its .qmail names.  The names of .qmail files
+ * are read by a child running as the account's own uid and gid (never by
+ * root: no file-existence oracle outside what the user owns), and only
+ * names are read, never contents.  If they cannot be listed the account
+ * is taken to accept everything (a check may accept too much, never
+ * refuse a deliverable address).  Run as root. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -35,13 +36,9 @@ const char *PROG = "qmail-rcptcheck-rebuild";
 #define TMP RCPT_CDB ".tmp"
 /* the .qmail names of one home, NUL-separated; far above any real home */
 #define NAMES_MAX ((size_t)16 << 20)
-/* qmail-getpw's limit on account names */
-#define NAME_MAX_LEN 31
 
-static struct cdb_make cm;
-static unsigned char lastch[256];
+static rcpt_make_t mk;
 static int fdtmp = -1;
-static unsigned long nkeys;
 
 static _Noreturn void fail(const char *what)
 {
@@ -51,30 +48,18 @@ static _Noreturn void fail(const char *what)
   die_sys(111, what);
 }
 
-static int emit(void *ctx, const char *k, size_t n)
-{
-  int r;
-  if (n > 0xffffu) return 0; /* longer than any address */
-  r = cdb_make_exists(&cm, k, (unsigned)n);
-  if (r < 0) return -1;
-  if (r > 0) return 0;
-  if (cdb_make_add(&cm, k, (unsigned)n, "", 0) != 0) return -1;
-  ++nkeys;
-  if (k[0] == '+' && n > 1) lastch[(unsigned char)k[n - 1]] = 1;
-  return 0;
-}
+static void wfail(void) { fail("unable to write " TMP); }
 
 /* the names X of home's files ".qmail" dash X, listed as uid/gid from the
  * directory they live in (rcpt_qmail_dir: a dash holding '/' points into a
  * subdirectory of home).  0 ok, -1 could not list (names then says
- * "default": accept all) */
+ * accept all) */
 static int list_names(const char *home, uid_t uid, gid_t gid, const char *dash, sa_t *names)
 {
   static sa_t dir, prefix;
   int pi[2], wstat;
   pid_t pid;
   names->len = 0;
-  if (uid == 0) goto all; /* qmail-lspawn never delivers as root */
   if (!rcpt_qmail_dir(home, dash, &dir, &prefix)) die_nomem();
   if (pipe2(pi, O_CLOEXEC) == -1) fail("unable to make a pipe");
   pid = fork();
@@ -116,19 +101,33 @@ static int list_names(const char *home, uid_t uid, gid_t gid, const char *dash, 
   if (wait_pid(pid, &wstat) == -1) fail("unable to wait for a child");
   if (wait_code(wstat) == 0 && names->len <= NAMES_MAX) return 0;
   warn("unable to list ", dir.s, ": taking every address of its account as deliverable");
-all:
-  if (!sa_copyb(names, "default", 8)) die_nomem();
   return -1;
 }
 
-static void account(const char *prefix, size_t plen, int exact, const char *pre,
-                    const char *dash, const char *home, uid_t uid, gid_t gid)
+/* the account id: user (for the alias flag), dash, home, uid, gid */
+static void account(unsigned long id, const char *user, const char *dash, const char *home,
+                    uid_t uid, gid_t gid)
 {
   static sa_t names;
-  if (*dash) list_names(home, uid, gid, dash, &names);
-  else names.len = 0;
-  if (rcpt_account_keys(prefix, plen, exact, pre, dash, names.s, names.len, emit, 0) != 0)
-    fail("unable to write " TMP);
+  char flags[3];
+  size_t nf = 0;
+  bool all = !*dash;
+  if (!strcmp(user, auto_usera)) flags[nf++] = RCPT_ALIAS;
+  /* without a dash qmail-local has no -default search and falls back to
+   * the default delivery: everything this account gets is deliverable;
+   * qmail-lspawn never delivers as root */
+  if (!all && (uid == 0 || list_names(home, uid, gid, dash, &names) == -1)) all = true;
+  if (all) flags[nf++] = RCPT_ALL;
+  flags[nf] = 0;
+  if (rcpt_make_account(&mk, id, flags) != 0) wfail();
+  if (all) return;
+  for (size_t i = 0; i < names.len;) {
+    const char *x = names.s + i;
+    const char *end = memchr(x, 0, names.len - i);
+    size_t xl = end ? (size_t)(end - x) : names.len - i;
+    i += xl + 1;
+    if (rcpt_make_name(&mk, id, x, xl) != 0) wfail();
+  }
 }
 
 /* users/cdb: every entry, exact or wildcard */
@@ -148,8 +147,8 @@ static void from_users_cdb(void)
     unsigned kl = cdb_keylen(&c), vl = cdb_datalen(&c);
     const char *f[6];
     size_t nf = 0;
-    unsigned long uid, gid;
-    int exact;
+    unsigned long uid, gid, id;
+    bool exact;
     if (!sa_ready(&k, (size_t)kl + 1) || !sa_ready(&v, (size_t)vl + 1)) die_nomem();
     if (cdb_read(&c, k.s, kl, cdb_keypos(&c)) != 0 || cdb_read(&c, v.s, vl, cdb_datapos(&c)) != 0) {
       errno = EIO;
@@ -165,7 +164,11 @@ static void from_users_cdb(void)
       i += strlen(v.s + i);
     }
     if (nf < 6 || !scan_ulong_all(f[1], &uid) || !scan_ulong_all(f[2], &gid)) continue;
-    account(k.s + 1, kl - 1 - (size_t)exact, exact, f[5], f[4], f[3], (uid_t)uid, (gid_t)gid);
+    switch (rcpt_make_users(&mk, k.s + 1, kl - 1 - (size_t)exact, exact, f[5], &id)) {
+    case -1: wfail();
+    case 0: continue; /* a duplicate: delivery takes the first */
+    }
+    account(id, f[0], f[4], f[3], (uid_t)uid, (gid_t)gid);
   }
   cdb_free(&c);
   close(fd);
@@ -174,16 +177,17 @@ static void from_users_cdb(void)
 }
 
 /* the accounts qmail-getpw accepts: lower-case name of at most
- * NAME_MAX_LEN bytes, uid not 0, home present and owned by the uid */
+ * RCPT_NAME_MAX bytes, uid not 0, home present and owned by the uid */
 static void from_passwd(void)
 {
   struct passwd *pw;
-  sa_t name = SA_INIT, home = SA_INIT, prefix = SA_INIT;
+  sa_t name = SA_INIT, home = SA_INIT;
   setpwent();
   for (;;) {
     struct stat st;
     uid_t uid;
     gid_t gid;
+    unsigned long id;
     bool bad = false;
     errno = 0;
     pw = getpwent();
@@ -191,26 +195,26 @@ static void from_passwd(void)
       if (errno && errno != ENOENT) fail("unable to read the password database");
       break;
     }
-    if (pw->pw_uid == 0 || strlen(pw->pw_name) > NAME_MAX_LEN || !*pw->pw_name) continue;
+    if (pw->pw_uid == 0 || strlen(pw->pw_name) > RCPT_NAME_MAX || !*pw->pw_name) continue;
     for (const char *x = pw->pw_name; *x; x++)
       if (*x >= 'A' && *x <= 'Z') bad = true;
     if (bad) continue;
     if (stat(pw->pw_dir, &st) == -1 || st.st_uid != pw->pw_uid) continue;
-    if (!sa_copys(&name, pw->pw_name) || !sa_copys(&home, pw->pw_dir) || !sa_0(&home))
+    if (!sa_copys(&name, pw->pw_name) || !sa_0(&name) || !sa_copys(&home, pw->pw_dir) || !sa_0(&home))
       die_nomem();
     uid = pw->pw_uid;
     gid = pw->pw_gid;
-    /* the user name alone: dash empty, the default delivery at worst */
-    account(name.s, name.len, 1, "", "", home.s, uid, gid);
-    for (const char *b = auto_break; *b; b++) {
-      if (!sa_copy(&prefix, &name) || !sa_append(&prefix, *b)) die_nomem();
-      account(prefix.s, prefix.len, 0, "", "-", home.s, uid, gid);
+    switch (rcpt_make_passwd(&mk, name.s, &id)) {
+    case -1: wfail();
+    case 0: continue; /* getpwnam finds the first */
     }
+    /* its basic address has an empty dash: the lookup takes it; the
+     * extensions get dash "-" */
+    account(id, name.s, "-", home.s, uid, gid);
   }
   endpwent();
   sa_free(&name);
   sa_free(&home);
-  sa_free(&prefix);
 }
 
 /* what no user takes goes to the alias account with the whole local part
@@ -219,12 +223,16 @@ static void from_alias(void)
 {
   uid_t uid;
   gid_t gid;
+  unsigned long id;
   struct stat st;
   sa_t home = SA_INIT;
   if (ids_user(auto_usera, &uid, &gid) == -1) return;
   if (!sa_copys(&home, auto_qmail) || !sa_cats(&home, "/alias") || !sa_0(&home)) die_nomem();
-  if (stat(home.s, &st) == -1 || st.st_uid != uid) { sa_free(&home); return; }
-  account("", 0, 0, "", "-", home.s, uid, gid);
+  /* qmail-getpw: no alias account for uid 0 or a foreign alias home */
+  if (uid != 0 && stat(home.s, &st) == 0 && st.st_uid == uid) {
+    if (rcpt_make_alias(&mk, &id) != 1) wfail();
+    account(id, auto_usera, "-", home.s, uid, gid);
+  }
   sa_free(&home);
 }
 
@@ -242,11 +250,9 @@ static void from_aliases_cdb(void)
   cdb_seqinit(&pos, &c);
   while (cdb_seqnext(&pos, &c) > 0) {
     unsigned kl = cdb_keylen(&c);
-    if (!sa_ready(&k, (size_t)kl + 2)) die_nomem();
-    k.s[0] = '=';
-    if (cdb_read(&c, k.s + 1, kl, cdb_keypos(&c)) != 0) { errno = EIO; fail("unable to read " ALIASES_CDB); }
-    rcpt_map(k.s + 1, kl);
-    if (kl && emit(0, k.s, (size_t)kl + 1) != 0) fail("unable to write " TMP);
+    if (!sa_ready(&k, (size_t)kl + 1)) die_nomem();
+    if (cdb_read(&c, k.s, kl, cdb_keypos(&c)) != 0) { errno = EIO; fail("unable to read " ALIASES_CDB); }
+    if (rcpt_make_aliasname(&mk, k.s, kl) != 0) wfail();
   }
   cdb_free(&c);
   close(fd);
@@ -255,8 +261,6 @@ static void from_aliases_cdb(void)
 
 int main(int argc, char **argv)
 {
-  char set[256];
-  size_t n = 0;
   gid_t nofiles;
   if (argc > 1) die_usage("qmail-rcptcheck-rebuild");
   if (getuid() != 0) die_perm("must run as root (it lists the homes as each user)");
@@ -265,15 +269,15 @@ int main(int argc, char **argv)
   if (ids_group(auto_groupn, &nofiles) == -1) die_sys(111, "unable to find group ", auto_groupn);
   fdtmp = users_tmpfile(TMP);
   if (fdtmp == -1) die_sys(111, "unable to create ", TMP);
-  if (cdb_make_start(&cm, fdtmp) != 0) fail("unable to start " TMP);
+  if (rcpt_make_start(&mk, fdtmp) != 0) fail("unable to start " TMP);
+  /* in delivery's order of precedence (users/cdb, passwd, alias), which
+   * the lookup follows whatever the order of the keys */
   from_users_cdb();
   from_passwd();
   from_alias();
   from_aliases_cdb();
-  for (int c = 1; c < 256; c++)
-    if (lastch[c]) set[n++] = (char)c;
-  if (cdb_make_add(&cm, "", 0, set, (unsigned)n) != 0) fail("unable to write " TMP);
-  if (cdb_make_finish(&cm) != 0) fail("unable to write " TMP);
+  if (rcpt_make_finish(&mk) != 0) wfail();
+  rcpt_make_free(&mk);
   /* qmail-smtpd runs with gid nofiles; the names of users' .qmail files
    * are nobody else's business */
   if (fchown(fdtmp, 0, nofiles) == -1 || fchmod(fdtmp, 0640) == -1) fail("unable to set the mode of " TMP);

@@ -235,6 +235,7 @@ static const char *relay_check(const sa_t *a)
  * qmail-send will deliver locally, qualified exactly as it will */
 static const char *rcpt_check(const sa_t *a)
 {
+  static bool said_old;
   switch (policy_rcpt(&pol, a->s, a->len)) {
   case POLICY_RCPT_OK: return 0;
   case POLICY_RCPT_OFF:
@@ -243,6 +244,11 @@ static const char *rcpt_check(const sa_t *a)
   case POLICY_RCPT_ERROR:
     logs("trouble reading ", RCPT_CDB);
     return "451 4.3.0 unable to check the recipient (#4.3.0)\r\n";
+  case POLICY_RCPT_OLD:
+    /* once: every recipient of the session gets the same answer */
+    if (!said_old) logs(RCPT_CDB, " has an older format: recipients not checked (rerun qmail-rcptcheck-rebuild)");
+    said_old = true;
+    return 0;
   case POLICY_RCPT_NOMEM: die_nomem_();
   default:
     logs("refused rcpt <", a->s, ">: no such mailbox");

@@ -102,7 +102,8 @@ int policy_rcpt(policy_t *p, const char *a, size_t len)
   at = smtp_last_at(p->tmp.s, p->tmp.len);
   if (at == 0) return POLICY_RCPT_OK; /* empty local part: qmail-lspawn's trash */
   r = rcpt_lookup(RCPT_CDB, p->tmp.s, at);
-  if (r == 1) return POLICY_RCPT_OK;
+  if (r == RCPT_YES) return POLICY_RCPT_OK;
+  if (r == RCPT_OLD) return POLICY_RCPT_OLD;
   if (r == -1) {
     if (errno == ENOENT) return POLICY_RCPT_OK;
     if (errno == EACCES) {

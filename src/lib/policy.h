@@ -66,7 +66,9 @@ enum {
   POLICY_RCPT_ERROR,     /* the cdb could not be read (temporary) */
   POLICY_RCPT_OFF,       /* accepted: the cdb is not readable by us, so
                           * validation is now off for this process */
-  POLICY_RCPT_NOMEM
+  POLICY_RCPT_NOMEM,
+  POLICY_RCPT_OLD        /* accepted: the cdb has an older format (made by
+                          * an older qmail-rcptcheck-rebuild) */
 };
 /* recipient validation of a (len bytes, after any RELAYCLIENT suffix) */
 int policy_rcpt(policy_t *, const char *a, size_t len);

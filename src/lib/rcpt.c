@@ -1,10 +1,14 @@
 /* rcpt: see rcpt.h */
 #include "rcpt.h"
-#include <cdb.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
+#include "auto.h"
+#include "num.h"
+
+/* a local part longer than any address: never a key */
+#define KEY_MAX 0xffffu
 
 void rcpt_map(char *s, size_t len)
 {
@@ -14,6 +18,12 @@ void rcpt_map(char *s, size_t len)
     if (c >= 'A' && c <= 'Z') c = (char)(c - 'A' + 'a');
     s[i] = c;
   }
+}
+
+static void lower(char *s, size_t len)
+{
+  for (size_t i = 0; i < len; i++)
+    if (s[i] >= 'A' && s[i] <= 'Z') s[i] = (char)(s[i] - 'A' + 'a');
 }
 
 int rcpt_qmail_dir(const char *home, const char *dash, sa_t *dir, sa_t *prefix)
@@ -31,116 +41,283 @@ int rcpt_qmail_dir(const char *home, const char *dash, sa_t *dir, sa_t *prefix)
   return 1;
 }
 
-/* 1 found, 0 not, -1 error */
-static int find(struct cdb *c, sa_t *k, char kind, const char *m, size_t len)
+/* ---- lookup ---- */
+
+typedef struct {
+  struct cdb c;
+  sa_t k, v;
+} db_t;
+
+/* the key tag + id (if nonzero) + s: 1 found (value in d->v), 0 not, -1 */
+static int get(db_t *d, const char *tag, unsigned long id, const char *s, size_t n)
 {
   int r;
-  k->len = 0;
-  if (!sa_append(k, kind) || !sa_catb(k, m, len)) return -1;
-  if (k->len > 0xffffffffUL) return 0;
-  r = cdb_find(c, k->s, (unsigned)k->len);
-  if (r < 0) {
+  d->k.len = 0;
+  if (!sa_cats(&d->k, tag) || (id && (!sa_catulong(&d->k, id) || !sa_append(&d->k, ':'))) ||
+      !sa_catb(&d->k, s, n))
+    return -1;
+  if (d->k.len > KEY_MAX) return 0;
+  r = cdb_find(&d->c, d->k.s, (unsigned)d->k.len);
+  if (r <= 0) {
+    if (r < 0) errno = EIO;
+    return r;
+  }
+  if (!sa_ready(&d->v, (size_t)cdb_datalen(&d->c) + 1)) return -1;
+  if (cdb_read(&d->c, d->v.s, cdb_datalen(&d->c), cdb_datapos(&d->c)) != 0) {
     errno = EIO;
     return -1;
   }
-  return r > 0;
+  d->v.len = cdb_datalen(&d->c);
+  d->v.s[d->v.len] = 0;
+  return 1;
+}
+
+/* the owner: id (0: nobody), its extension in ext (as delivery gives it,
+ * unmapped); basic is set for the basic address of a passwd account */
+typedef struct {
+  unsigned long id;
+  sa_t ext;
+  bool basic;
+} owner_t;
+
+/* an owner value: id, then optionally NUL and the extension's start */
+static int take(db_t *d, owner_t *o, const char *rest, size_t rlen)
+{
+  size_t n = scan_ulong(d->v.s, &o->id);
+  if (!n || !o->id) { errno = EPROTO; return -1; }
+  if (!sa_copys(&o->ext, n < d->v.len ? d->v.s + n + 1 : "") || !sa_catb(&o->ext, rest, rlen))
+    return -1;
+  return 1;
+}
+
+/* 1. users/cdb, as users_lookup: exact, then the longest prefix ending in
+ * a byte of the "u" set, then the empty prefix */
+static int owner_users(db_t *d, const char *local, const char *low, size_t len, owner_t *o)
+{
+  sa_t set = SA_INIT;
+  int r = get(d, "u=", 0, low, len);
+  if (r != 0) return r == 1 ? take(d, o, "", 0) : -1;
+  if ((r = get(d, "u", 0, "", 0)) == -1) return -1;
+  if (r == 1 && !sa_copy(&set, &d->v)) return -1;
+  for (size_t i = len + 1; i-- > 0;) {
+    if (i > 0 && !memchr(set.s ? set.s : "", low[i - 1], set.len)) continue;
+    r = get(d, "u+", 0, low, i);
+    if (r != 0) {
+      if (r == 1) r = take(d, o, local + i, len - i);
+      break;
+    }
+  }
+  sa_free(&set);
+  return r;
+}
+
+/* 2. the password database, as qmail-getpw: the longest prefix ending at
+ * a conf-break character (or all of local) naming an account */
+static int owner_passwd(db_t *d, const char *local, const char *low, size_t len, owner_t *o)
+{
+  for (size_t i = len + 1; i-- > 1;) {
+    int r;
+    if (i < len && (!local[i] || !strchr(auto_break, local[i]))) continue;
+    if (i > RCPT_NAME_MAX) continue;
+    r = get(d, "p", 0, low, i);
+    if (r != 1) {
+      if (r == -1) return -1;
+      continue;
+    }
+    if (take(d, o, "", 0) == -1) return -1;
+    o->basic = i == len;
+    return sa_copyb(&o->ext, i < len ? local + i + 1 : "", i < len ? len - i - 1 : 0) ? 1 : -1;
+  }
+  return 0;
+}
+
+static int find_owner(db_t *d, const char *local, const char *low, size_t len, owner_t *o)
+{
+  int r;
+  o->id = 0;
+  o->basic = false;
+  if ((r = owner_users(d, local, low, len, o)) != 0) return r;
+  if ((r = owner_passwd(d, local, low, len, o)) != 0) return r;
+  /* 3. the alias account takes the whole local part */
+  if ((r = get(d, "A", 0, "", 0)) != 1) return r;
+  return take(d, o, local, len);
+}
+
+static bool is_break(char c)
+{
+  return c == '-' || (c && strchr(auto_break, c));
+}
+
+/* what qmail-local does with the owner's extension */
+static int owner_takes(db_t *d, const owner_t *o)
+{
+  sa_t m = SA_INIT;
+  const char *ext = o->ext.s ? o->ext.s : "";
+  size_t elen = o->ext.len;
+  bool alias;
+  int r;
+  if (o->basic) return RCPT_YES;
+  if ((r = get(d, "a", o->id, "", 0)) != 1) {
+    /* an id without its account: not a cdb of ours */
+    if (r == 0) errno = EPROTO;
+    return -1;
+  }
+  /* the flags end at the first NUL */
+  if (strchr(d->v.s, RCPT_ALL)) return RCPT_YES;
+  alias = strchr(d->v.s, RCPT_ALIAS) != 0;
+  if (!sa_copyb(&m, ext, elen) || !sa_catb(&m, "default", 7)) return -1;
+  rcpt_map(m.s, elen);
+  r = get(d, "n", o->id, m.s, elen);
+  if (r == 0 && alias) r = get(d, "L", 0, m.s, elen);
+  /* the -default search, longest first */
+  for (size_t i = elen; r == 0;) {
+    while (i > 0 && !is_break(ext[i - 1])) --i;
+    memmove(m.s + i, "default", 7);
+    r = get(d, "n", o->id, m.s, i + 7);
+    if (i == 0) break;
+    --i;
+  }
+  sa_free(&m);
+  return r == -1 ? -1 : r ? RCPT_YES : RCPT_NO;
 }
 
 int rcpt_lookup(const char *path, const char *local, size_t len)
 {
-  struct cdb c;
-  sa_t m = SA_INIT, k = SA_INIT, last = SA_INIT;
-  int fd, r;
+  db_t d = {.k = SA_INIT, .v = SA_INIT};
+  sa_t low = SA_INIT;
+  owner_t o = {0, SA_INIT, false};
+  int fd, r, e;
   fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd == -1) return -1;
-  if (cdb_init(&c, fd) != 0) {
+  if (cdb_init(&d.c, fd) != 0) {
     close(fd);
     errno = EINVAL;
     return -1;
   }
+  r = get(&d, "V", 0, "", 0);
+  if (r == 0 || (r == 1 && strcmp(d.v.s, RCPT_VERSION) != 0)) {
+    r = RCPT_OLD;
+    goto out;
+  }
+  if (r == -1) goto out;
   r = -1;
-  if (!sa_copyb(&m, local, len)) goto out;
-  rcpt_map(m.s, m.len);
-  if ((r = find(&c, &k, '=', m.s, m.len)) != 0) goto out;
-  /* the set of last bytes of the wildcard prefixes */
-  r = cdb_find(&c, "", 0);
-  if (r < 0) { errno = EIO; r = -1; goto out; }
-  if (r > 0) {
-    unsigned dl = cdb_datalen(&c);
-    if (!sa_ready(&last, dl + 1)) { r = -1; goto out; }
-    if (cdb_read(&c, last.s, dl, cdb_datapos(&c)) != 0) { errno = EIO; r = -1; goto out; }
-    last.len = dl;
-  }
-  for (size_t i = m.len; i > 0; i--) {
-    if (!memchr(last.s ? last.s : "", m.s[i - 1], last.len)) continue;
-    if ((r = find(&c, &k, '+', m.s, i)) != 0) goto out;
-  }
-  r = find(&c, &k, '+', "", 0);
+  if (!sa_copyb(&low, local, len)) goto out;
+  lower(low.s, len);
+  r = find_owner(&d, local, low.s, len, &o);
+  if (r == 1) r = owner_takes(&d, &o);
 out:
-  cdb_free(&c);
+  e = errno;
+  cdb_free(&d.c);
   close(fd);
-  sa_free(&m);
-  sa_free(&k);
-  sa_free(&last);
+  sa_free(&d.k);
+  sa_free(&d.v);
+  sa_free(&low);
+  sa_free(&o.ext);
+  errno = e;
   return r;
 }
 
-static int emit2(rcpt_emit_fn emit, void *ctx, sa_t *k, char kind, const char *prefix,
-                 size_t plen, const char *tail, size_t tlen)
+/* ---- writing ---- */
+
+static int put(rcpt_make_t *m, const char *v, size_t vlen)
 {
-  k->len = 0;
-  if (!sa_append(k, kind) || !sa_catb(k, prefix, plen) || !sa_catb(k, tail, tlen)) return -1;
-  rcpt_map(k->s + 1, k->len - 1);
-  return emit(ctx, k->s, k->len);
+  if (m->k.len > KEY_MAX || vlen > KEY_MAX) return 0; /* longer than any address */
+  return cdb_make_add(&m->cm, m->k.s, (unsigned)m->k.len, v, (unsigned)vlen) == 0 ? 0 : -1;
 }
 
-int rcpt_account_keys(const char *prefix, size_t plen, int exact, const char *pre,
-                      const char *dash, const char *names, size_t nlen, rcpt_emit_fn emit,
-                      void *ctx)
+/* the key in m->k is new: 1 yes, 0 taken already, -1 */
+static int fresh(rcpt_make_t *m)
 {
-  sa_t k = SA_INIT, mp = SA_INIT;
-  char kind = exact ? '=' : '+';
-  int r = 0;
-  /* without a dash qmail-local has no -default search and falls back to
-   * the default delivery: everything this account gets is deliverable */
-  if (!*dash) {
-    r = emit2(emit, ctx, &k, kind, prefix, plen, "", 0);
-    sa_free(&k);
-    return r;
-  }
-  if (!sa_copys(&mp, pre)) { r = -1; goto out; }
-  rcpt_map(mp.s, mp.len);
-  for (size_t i = 0; i < nlen;) {
-    const char *x = names + i;
-    const char *end = memchr(x, 0, nlen - i);
-    size_t xl = end ? (size_t)(end - x) : nlen - i;
-    i += xl + 1;
-    /* .qmail<dash>X used for the extension X itself */
-    if (exact) {
-      if (xl == mp.len && memcmp(x, mp.s, xl) == 0 &&
-          (r = emit2(emit, ctx, &k, '=', prefix, plen, "", 0)) != 0)
-        goto out;
-    } else if (xl >= mp.len && memcmp(x, mp.s, mp.len) == 0 &&
-               (r = emit2(emit, ctx, &k, '=', prefix, plen, x + mp.len, xl - mp.len)) != 0) {
-      goto out;
-    }
-    /* .qmail<dash>Pdefault, P empty or ending in '-': every extension
-     * starting with P */
-    if (xl >= 7 && memcmp(x + xl - 7, "default", 7) == 0) {
-      size_t pl = xl - 7;
-      if (pl > 0 && x[pl - 1] != '-') continue;
-      if (pl <= mp.len) {
-        if (memcmp(mp.s, x, pl) == 0 &&
-            (r = emit2(emit, ctx, &k, kind, prefix, plen, "", 0)) != 0)
-          goto out;
-      } else if (!exact && memcmp(x, mp.s, mp.len) == 0 &&
-                 (r = emit2(emit, ctx, &k, '+', prefix, plen, x + mp.len, pl - mp.len)) != 0) {
-        goto out;
-      }
-    }
-  }
-out:
-  sa_free(&k);
-  sa_free(&mp);
-  return r;
+  int r;
+  if (m->k.len > KEY_MAX) return 0;
+  r = cdb_make_exists(&m->cm, m->k.s, (unsigned)m->k.len);
+  return r < 0 ? -1 : !r;
+}
+
+/* adds the owner key in m->k with a new id and tail: 1, 0 (taken), -1 */
+static int owner(rcpt_make_t *m, const char *tail, size_t tlen, unsigned long *id)
+{
+  char num[FMT_ULONG];
+  int r = fresh(m);
+  if (r != 1) return r;
+  *id = ++m->nextid;
+  m->v.len = 0;
+  if (!sa_catb(&m->v, num, fmt_ulong(num, *id))) return -1;
+  if (tail && (!sa_append(&m->v, 0) || !sa_catb(&m->v, tail, tlen))) return -1;
+  return put(m, m->v.s, m->v.len) == 0 ? 1 : -1;
+}
+
+int rcpt_make_start(rcpt_make_t *m, int fd)
+{
+  memset(m->lastch, 0, sizeof m->lastch);
+  m->nextid = 0;
+  m->k = (sa_t)SA_INIT;
+  m->v = (sa_t)SA_INIT;
+  if (cdb_make_start(&m->cm, fd) != 0) return -1;
+  if (!sa_copys(&m->k, "V")) return -1;
+  return put(m, RCPT_VERSION, strlen(RCPT_VERSION));
+}
+
+int rcpt_make_users(rcpt_make_t *m, const char *prefix, size_t plen, bool exact,
+                    const char *ext, unsigned long *id)
+{
+  if (!sa_copys(&m->k, exact ? "u=" : "u+") || !sa_catb(&m->k, prefix, plen)) return -1;
+  lower(m->k.s + 2, plen);
+  if (!exact && plen) m->lastch[(unsigned char)m->k.s[m->k.len - 1]] = 1;
+  return owner(m, ext, strlen(ext), id);
+}
+
+int rcpt_make_passwd(rcpt_make_t *m, const char *name, unsigned long *id)
+{
+  if (!sa_copys(&m->k, "p") || !sa_cats(&m->k, name)) return -1;
+  lower(m->k.s + 1, m->k.len - 1);
+  return owner(m, 0, 0, id);
+}
+
+int rcpt_make_alias(rcpt_make_t *m, unsigned long *id)
+{
+  if (!sa_copys(&m->k, "A")) return -1;
+  return owner(m, 0, 0, id);
+}
+
+int rcpt_make_account(rcpt_make_t *m, unsigned long id, const char *flags)
+{
+  m->k.len = 0;
+  if (!sa_cats(&m->k, "a") || !sa_catulong(&m->k, id) || !sa_append(&m->k, ':')) return -1;
+  return put(m, flags, strlen(flags));
+}
+
+int rcpt_make_name(rcpt_make_t *m, unsigned long id, const char *x, size_t xlen)
+{
+  size_t at;
+  m->k.len = 0;
+  if (!sa_cats(&m->k, "n") || !sa_catulong(&m->k, id) || !sa_append(&m->k, ':')) return -1;
+  at = m->k.len;
+  if (!sa_catb(&m->k, x, xlen)) return -1;
+  rcpt_map(m->k.s + at, xlen);
+  return put(m, "", 0);
+}
+
+int rcpt_make_aliasname(rcpt_make_t *m, const char *x, size_t xlen)
+{
+  if (!xlen) return 0; /* the empty key is never an alias */
+  if (!sa_copys(&m->k, "L") || !sa_catb(&m->k, x, xlen)) return -1;
+  rcpt_map(m->k.s + 1, xlen);
+  return put(m, "", 0);
+}
+
+int rcpt_make_finish(rcpt_make_t *m)
+{
+  char set[256];
+  size_t n = 0;
+  for (int c = 1; c < 256; c++)
+    if (m->lastch[c]) set[n++] = (char)c;
+  if (!sa_copys(&m->k, "u") || put(m, set, n) != 0) return -1;
+  return cdb_make_finish(&m->cm) == 0 ? 0 : -1;
+}
+
+void rcpt_make_free(rcpt_make_t *m)
+{
+  sa_free(&m->k);
+  sa_free(&m->v);
 }

@@ -1,28 +1,66 @@
 /* rcpt: the recipient-validation database (qmail-rcptcheck-rebuild(8)).
  *
- * users/rcptcheck.cdb lists the local parts local delivery can take, as
- * qmail-lspawn and qmail-local would pick them, in "mapped" form: ASCII
- * lower case, with '.' and '/' turned into ':' (as qmail-local turns an
- * extension into a .qmail file name).  Keys:
- *   "=" m     the local part m is deliverable
- *   "+" p     every local part starting with p is deliverable ("+" alone:
- *             every local part)
- *   ""        the set of last bytes of all non-empty "+" prefixes, so a
- *             lookup tries only prefixes that can match
- * Mapping may merge names ("a.b" and "a:b"), which can only make the
- * check accept more, never refuse a deliverable address. */
+ * users/rcptcheck.cdb says, for a local part, which account local
+ * delivery gives it to and whether that account's .qmail files (or
+ * aliases) take it.  Delivery picks ONE owner, in this order:
+ *   1. users/cdb: the exact entry, else the longest wildcard prefix (the
+ *      empty prefix, "+:", matches everything);
+ *   2. the password database, as qmail-getpw decides: the longest prefix
+ *      of the local part ending at a conf-break character (or all of it)
+ *      that names an account it accepts;
+ *   3. the alias account, with the whole local part as its extension;
+ * and only the owner's .qmail files decide.  So the cdb holds ownership
+ * keys, each naming an account by a number (id), and per account the
+ * names of its .qmail files.  Keys (ids in decimal):
+ *   "V"            RCPT_VERSION, the format; a cdb without it (an older
+ *                  build) is not trusted: everything is accepted
+ *   "u=" local     users/cdb exact entry (lower case) -> id "\0" ext
+ *   "u+" prefix    users/cdb wildcard (lower case; "u+" alone: "+:")
+ *                  -> id "\0" pre (the extension is pre + the rest)
+ *   "u"            the set of last bytes of the non-empty "u+" prefixes
+ *   "p" name       an account qmail-getpw accepts (lower case) -> id
+ *   "A"            the alias account -> id
+ *   "a" id ":"     the account: flags (RCPT_ALL: it takes every
+ *                  extension, since its dash is empty or its .qmail
+ *                  names could not be listed; RCPT_ALIAS: it is the alias
+ *                  user, so users/aliases.cdb names count)
+ *   "n" id ":" x   the account has the file ".qmail" dash x
+ *   "L" x          x is a name in users/aliases.cdb
+ * Names x are "mapped": ASCII lower case, with '.' and '/' turned into ':'
+ * (as qmail-local turns an extension into a .qmail file name).  Mapping
+ * may merge names ("a.b" and "a:b"), which can only make the check accept
+ * more, never refuse a deliverable address.
+ *
+ * The lookup then does what qmail-local does with the owner's extension
+ * ext: ".qmail" dash ext; for the alias user, the aliases.cdb entry ext;
+ * then the -default files, from the longest prefix of ext ending at '-' or
+ * a conf-break character down to ".qmail" dash "default".  The basic
+ * address of a password-database account (no extension, empty dash) is
+ * always deliverable (the default delivery). */
 #ifndef RCPT_H
 #define RCPT_H
+#include <cdb.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include "sa.h"
 
 #define RCPT_CDB "users/rcptcheck.cdb"
+#define RCPT_VERSION "2"
+#define RCPT_ALL 'A'
+#define RCPT_ALIAS 'L'
+/* qmail-getpw's limit on account names */
+#define RCPT_NAME_MAX 31
 
 /* the mapping described above, in place */
 void rcpt_map(char *s, size_t len);
 
+enum {
+  RCPT_NO = 0,  /* the owner has nothing for it (or nobody owns it) */
+  RCPT_YES = 1, /* deliverable */
+  RCPT_OLD = 2  /* accepted: the cdb is not in RCPT_VERSION's format */
+};
 /* looks the local part (any case, unmapped) up in the cdb at path.
- * 1 deliverable, 0 not listed, -1 error (errno; ENOENT: no cdb) */
+ * One of the above, or -1 error (errno; ENOENT: no cdb) */
 int rcpt_lookup(const char *path, const char *local, size_t len);
 
 /* where the files ".qmail" dash X of home live: dir gets home and, if
@@ -32,14 +70,34 @@ int rcpt_lookup(const char *path, const char *local, size_t len);
  * '/').  Both NUL-terminated (the NUL not counted).  1, or 0 (ENOMEM). */
 int rcpt_qmail_dir(const char *home, const char *dash, sa_t *dir, sa_t *prefix);
 
-/* Keys for one account.  Local parts prefix+rest (rest must be empty when
- * exact is set) reach an account whose extension is pre+rest and whose
- * .qmail files are named ".qmail" dash X; names holds those X, each
- * NUL-terminated.  Calls emit(ctx, key, keylen) for each key (kind byte
- * included).  Returns 0, or the first nonzero value emit returned. */
-typedef int (*rcpt_emit_fn)(void *ctx, const char *key, size_t len);
-int rcpt_account_keys(const char *prefix, size_t plen, int exact, const char *pre,
-                      const char *dash, const char *names, size_t nlen, rcpt_emit_fn emit,
-                      void *ctx);
+/* writing the cdb.  The owner functions give the new account an id and
+ * return 1, or 0 if an earlier entry already owns that key (delivery
+ * takes the first: nothing to add), or -1 on a write error.  Then
+ * rcpt_make_account and rcpt_make_name describe the account. */
+typedef struct {
+  struct cdb_make cm;
+  unsigned long nextid;
+  unsigned char lastch[256];
+  sa_t k, v;
+} rcpt_make_t;
+
+int rcpt_make_start(rcpt_make_t *, int fd);
+/* a users/cdb entry: prefix (plen bytes, any case), exact or wildcard,
+ * with its ext (exact) or pre (wildcard) field */
+int rcpt_make_users(rcpt_make_t *, const char *prefix, size_t plen, bool exact,
+                    const char *ext, unsigned long *id);
+/* a password-database account qmail-getpw accepts */
+int rcpt_make_passwd(rcpt_make_t *, const char *name, unsigned long *id);
+/* the alias account */
+int rcpt_make_alias(rcpt_make_t *, unsigned long *id);
+/* flags: RCPT_ALL, RCPT_ALIAS or both, as a string.  0 or -1 */
+int rcpt_make_account(rcpt_make_t *, unsigned long id, const char *flags);
+/* account id has the file ".qmail" dash x (x: xlen bytes, unmapped) */
+int rcpt_make_name(rcpt_make_t *, unsigned long id, const char *x, size_t xlen);
+/* a users/aliases.cdb name */
+int rcpt_make_aliasname(rcpt_make_t *, const char *x, size_t xlen);
+/* the last keys, then the cdb's index.  0 or -1 */
+int rcpt_make_finish(rcpt_make_t *);
+void rcpt_make_free(rcpt_make_t *);
 
 #endif

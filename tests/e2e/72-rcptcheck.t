@@ -55,5 +55,68 @@ want 250 rtedslash@r.test
 want 250 rtedslash-bar-x@r.test
 want 550 rtedslash-nope@r.test
 
+# ---- the owner's .qmail files decide -------------------------------------
+# the alias account has a catch-all; but man-foo belongs to passwd user
+# man (qmail-getpw), user-nope to a users/assign "+user-" account, and a
+# virtual domain's address to the account it is rewritten for, none of
+# which has the .qmail file: delivery bounces them, so RCPT gets 550
+user_new rcm || { echo "Bail out! user_new"; exit 1; }
+M=qtrcm
+HM=$(home_of "$M")
+UL=$(id -u qtalias) GL=$(id -g qtalias)
+printf './Maildir/\n' >"$Q/alias/.qmail-default"
+chown qtalias "$Q/alias/.qmail-default"
+chmod 0644 "$Q/alias/.qmail-default"
+qmfile "$H" .qmail-ok .qmail-v-good
+printf 'v.test\n' >>"$Q/control/rcpthosts"
+printf 'v.test:rtedvirt\n' >"$Q/control/virtualdomains"
+printf 'myalias: %s\n' "$M" >"$Q/users/aliases"
+ok "$Q/bin/newaliases"
+cat >"$Q/users/assign" <<EOF2
+=rtedslash:$U:$uid:$gid:$H:-/:top:
++rtedslash-:$U:$uid:$gid:$H:-/::
++rtedassign-:$U:$uid:$gid:$H:-::
++rtedvirt-:$U:$uid:$gid:$H:-:v-:
+.
+EOF2
+ok "$Q/bin/qmail-newu"
+want 550 "$M-foo@r.test"
+want 250 "$M@r.test"
+want 550 rtedassign-nope@r.test
+want 250 rtedassign-ok@r.test
+want 550 bad@v.test
+want 250 good@v.test
+want 250 nosuch@r.test
+want 250 myalias@r.test
+want 250 rtedslash-foo@r.test
+
+# a "+:" catch-all (qmail-pw2u always writes one): qmail-getpw is never
+# asked, so a passwd name without a .qmail file in the catch-all's home
+# is refused; the alias account's own names still count
+rm -f "$Q/alias/.qmail-default"
+sed -i '$d' "$Q/users/assign"
+printf '+:qtalias:%s:%s:%s/alias:-::\n.\n' "$UL" "$GL" "$Q" >>"$Q/users/assign"
+ok "$Q/bin/qmail-newu"
+want 550 "$M@r.test"
+want 550 nosuch@r.test
+want 250 postmaster@r.test
+want 250 myalias@r.test
+want 250 rtedassign-ok@r.test
+want 550 rtedassign-nope@r.test
+
+# a cdb of the older format (no version key): accepted, logged once
+if command -v cdb >/dev/null; then
+  cp "$Q/users/rcptcheck.cdb" "$T/rcptcheck.new"
+  printf '+4,0:=joe->\n\n' | cdb -c "$Q/users/rcptcheck.cdb"
+  chgrp qtnofiles "$Q/users/rcptcheck.cdb"
+  chmod 0640 "$Q/users/rcptcheck.cdb"
+  : >"$T/smtpd.log"
+  is "$(codes nosuch@r.test other@r.test | tr '\n' ' ')" "250 250 " "older cdb format: recipients accepted"
+  is "$(grep -c 'older format' "$T/smtpd.log")" 1 "older cdb format: logged once"
+  cp "$T/rcptcheck.new" "$Q/users/rcptcheck.cdb"
+else
+  t_skip 2 "no cdb tool"
+fi
+
 nok grep -q 'ERROR: AddressSanitizer\|runtime error' "$T/smtpd.log"
 t_done

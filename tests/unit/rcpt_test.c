@@ -1,6 +1,58 @@
-/* rcpt: where an account's .qmail files are listed from */
+/* rcpt: where an account's .qmail files are listed from; databases
+ * written with rcpt_make_* and looked up with rcpt_lookup: which account
+ * owns a local part (users/cdb, then passwd, then alias) and whether its
+ * .qmail names take it; a cdb of the older format. */
+#include <fcntl.h>
+#include <sys/stat.h>
 #include "rcpt.h"
 #include "t.h"
+
+static char path[512];
+static rcpt_make_t mk;
+
+static void start(void)
+{
+  int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+  if (fd == -1 || rcpt_make_start(&mk, fd) != 0) t_bail("start");
+}
+static void finish(void)
+{
+  if (rcpt_make_finish(&mk) != 0) t_bail("finish");
+  close(mk.cm.cdb_fd);
+  rcpt_make_free(&mk);
+}
+/* an account with flags and .qmail names (a NULL-terminated list) */
+static void account(unsigned long id, const char *flags, const char *const *names)
+{
+  if (rcpt_make_account(&mk, id, flags) != 0) t_bail("account");
+  for (; names && *names; names++)
+    if (rcpt_make_name(&mk, id, *names, strlen(*names)) != 0) t_bail("name");
+}
+static unsigned long users(const char *prefix, bool exact, const char *ext)
+{
+  unsigned long id = 0;
+  if (rcpt_make_users(&mk, prefix, strlen(prefix), exact, ext, &id) != 1) t_bail("users");
+  return id;
+}
+static unsigned long passwd(const char *name)
+{
+  unsigned long id = 0;
+  if (rcpt_make_passwd(&mk, name, &id) != 1) t_bail("passwd");
+  return id;
+}
+static unsigned long alias(void)
+{
+  unsigned long id = 0;
+  if (rcpt_make_alias(&mk, &id) != 1) t_bail("alias");
+  return id;
+}
+static void want(const char *local, int w)
+{
+  char name[300];
+  snprintf(name, sizeof name, "%s -> %d", local, w);
+  EQ_INT(rcpt_lookup(path, local, strlen(local)), w, name);
+}
+static const char *const deflt[] = {"default", 0};
 
 static void qdir(const char *home, const char *dash, const char *wdir, const char *wprefix)
 {
@@ -25,5 +77,84 @@ int main(void)
   qdir("/home/joe", "-/", "/home/joe/.qmail-", "");
   qdir("/home/joe", "-/x-", "/home/joe/.qmail-", "x-");
   qdir("/home/joe", "-/a/b", "/home/joe/.qmail-/a", "b");
+
+  snprintf(path, sizeof path, "%s/rcptcheck.cdb", t_tmpdir());
+
+  /* passwd user man without .qmail-foo or .qmail-default; the alias
+   * account has .qmail-default: man-foo is man's, not alias's */
+  start();
+  account(passwd("man"), "", (const char *const[]){"bar", "list-default", 0});
+  account(alias(), "L", deflt);
+  finish();
+  want("man", RCPT_YES);
+  want("MAN", RCPT_YES);
+  want("man-foo", RCPT_NO);
+  want("man-bar", RCPT_YES);
+  want("Man-Bar", RCPT_YES);
+  want("man-list-x-y", RCPT_YES);
+  want("man-list", RCPT_NO);
+  want("mansion", RCPT_YES);
+  want("nosuch-x", RCPT_YES);
+
+  /* users/assign +user- without that .qmail, alias catch-all: refused */
+  start();
+  account(users("user-", false, ""), "", (const char *const[]){"ok", 0});
+  account(users("joe", true, ""), "A", 0);
+  account(users("top", true, "top"), "", (const char *const[]){"top", 0});
+  account(users("a-", false, "pre-"), "", (const char *const[]){"pre-x", 0});
+  account(users("a-b-", false, ""), "", 0);
+  account(alias(), "L", deflt);
+  OK(rcpt_make_users(&mk, "USER-", 5, false, "", &(unsigned long){0}) == 0,
+     "a duplicate users/cdb key: the first wins");
+  finish();
+  want("user-nope", RCPT_NO);
+  want("user-ok", RCPT_YES);
+  want("User-OK", RCPT_YES);
+  want("joe", RCPT_YES);
+  want("top", RCPT_YES);
+  want("a-x", RCPT_YES);
+  want("a-y", RCPT_NO);
+  want("a-b-x", RCPT_NO);
+  want("other", RCPT_YES);
+
+  /* a "+:" catch-all (the alias user): passwd is never asked */
+  start();
+  account(users("", false, ""), "L", (const char *const[]){"postmaster", 0});
+  account(passwd("qtrcfoo"), "A", 0);
+  if (rcpt_make_aliasname(&mk, "MyAlias", 7) != 0) t_bail("aliasname");
+  finish();
+  want("qtrcfoo", RCPT_NO);
+  want("postmaster", RCPT_YES);
+  want("myalias", RCPT_YES);
+  want("nosuch", RCPT_NO);
+
+  /* aliases.cdb names count for the alias user only */
+  start();
+  account(passwd("bob"), "", 0);
+  account(alias(), "L", 0);
+  if (rcpt_make_aliasname(&mk, "bob-x", 5) != 0 || rcpt_make_aliasname(&mk, "list", 4) != 0)
+    t_bail("aliasname");
+  finish();
+  want("bob-x", RCPT_NO);
+  want("list", RCPT_YES);
+  want("list-x", RCPT_NO);
+
+  /* nobody at all */
+  start();
+  finish();
+  want("anyone", RCPT_NO);
+
+  /* an older cdb (no version key): accepted */
+  {
+    struct cdb_make cm;
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+    if (fd == -1 || cdb_make_start(&cm, fd) != 0 || cdb_make_add(&cm, "=joe", 4, "", 0) != 0 ||
+        cdb_make_add(&cm, "", 0, "", 0) != 0 || cdb_make_finish(&cm) != 0)
+      t_bail("old cdb");
+    close(fd);
+  }
+  want("nosuch", RCPT_OLD);
+  unlink(path);
+  EQ_INT(rcpt_lookup(path, "x", 1), -1, "no cdb: -1");
   return t_done();
 }

@@ -1,8 +1,7 @@
 /* unit tests for lib/smtp (SMTP parsing), lib/msgfilt (the message
- * limits of the mail servers) and lib/rcpt (recipient keys) */
+ * limits of the mail servers) */
 #include <string.h>
 #include "msgfilt.h"
-#include "rcpt.h"
 #include "smtp.h"
 #include "t.h"
 
@@ -31,22 +30,6 @@ static const char *hops(const char *hdr, int n)
 }
 
 static bool S(const char *a) { return smtp_sender_ok(a, strlen(a)); }
-
-static sa_t keys;
-static int collect(void *ctx, const char *k, size_t n)
-{
-  sa_catb(&keys, k, n);
-  sa_append(&keys, ' ');
-  return 0;
-}
-static const char *keys_of(const char *prefix, int exact, const char *pre, const char *dash,
-                        const char *names, size_t nlen)
-{
-  keys.len = 0;
-  rcpt_account_keys(prefix, strlen(prefix), exact, pre, dash, names, nlen, collect, 0);
-  sa_0(&keys);
-  return keys.s;
-}
 
 int main(void)
 {
@@ -147,12 +130,5 @@ int main(void)
   EQ_STR(hops("Received: x\r\n", 101), "hops", "101 Received lines: hops");
   OK(!hops("X-Received: x\r\n", 200), "other header names not counted");
 
-  EQ_STR(keys_of("joe", 1, "", "", "", 0), "=joe ", "no dash: exact account");
-  EQ_STR(keys_of("joe-", 0, "", "-", "ext\0foo-default\0", 16), "=joe-ext =joe-foo-default +joe-foo- ",
-         "ext file and -default");
-  EQ_STR(keys_of("", 0, "", "-", "default\0", 8), "=default + ", "alias .qmail-default: everything");
-  EQ_STR(keys_of("li", 0, "list-", "-", "list-x\0list-default\0other\0", 26), "=lix =lidefault +li ",
-         "users/assign wildcard with pre");
-  EQ_STR(keys_of("A.B", 1, "", "-", "", 0), "", "exact with dash and no file: nothing");
   return t_done();
 }
