@@ -19,6 +19,7 @@
 #include <pwd.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include "aliases.h"
 #include "auto.h"
@@ -54,9 +55,9 @@ static void wfail(void) { fail("unable to write " TMP); }
  * directory they live in (rcpt_qmail_dir: a dash holding '/' points into a
  * subdirectory of home).  0 ok, -1 could not list (names then says
  * accept all) */
+static sa_t dir, prefix;
 static int list_names(const char *home, uid_t uid, gid_t gid, const char *dash, sa_t *names)
 {
-  static sa_t dir, prefix;
   int pi[2], wstat;
   pid_t pid;
   names->len = 0;
@@ -119,7 +120,9 @@ static void account(unsigned long id, const char *user, const char *dash, const 
   if (!all && (uid == 0 || list_names(home, uid, gid, dash, &names) == -1)) all = true;
   if (all) flags[nf++] = RCPT_ALL;
   flags[nf] = 0;
-  if (rcpt_make_account(&mk, id, flags) != 0) wfail();
+  /* the directory the names came from: qmail-smtpd compares its mtime
+   * with the build time before refusing */
+  if (rcpt_make_account(&mk, id, flags, all ? "" : dir.s) != 0) wfail();
   if (all) return;
   for (size_t i = 0; i < names.len;) {
     const char *x = names.s + i;
@@ -259,6 +262,31 @@ static void from_aliases_cdb(void)
   sa_free(&k);
 }
 
+/* the build time.  File times have a resolution of a second here, so a
+ * change in the second the build starts cannot be told from one made
+ * after it read the directory; wait for the next second to start and take
+ * that one.  (time() follows the same coarse clock as file times.) */
+static time_t start_time(void)
+{
+  time_t t0 = time(0);
+  while (time(0) <= t0) {
+    struct timespec ts = {0, 10 * 1000 * 1000};
+    nanosleep(&ts, 0);
+  }
+  return t0 + 1;
+}
+
+/* what gives a local part nobody claims an owner */
+static void sources(void)
+{
+  sa_t alias = SA_INIT;
+  if (!sa_copys(&alias, auto_qmail) || !sa_cats(&alias, "/alias") || !sa_0(&alias)) die_nomem();
+  if (rcpt_make_source(&mk, "/etc/passwd") != 0 || rcpt_make_source(&mk, USERS_CDB) != 0 ||
+      rcpt_make_source(&mk, ALIASES_CDB) != 0 || rcpt_make_source(&mk, alias.s) != 0)
+    die_nomem();
+  sa_free(&alias);
+}
+
 int main(int argc, char **argv)
 {
   gid_t nofiles;
@@ -269,7 +297,8 @@ int main(int argc, char **argv)
   if (ids_group(auto_groupn, &nofiles) == -1) die_sys(111, "unable to find group ", auto_groupn);
   fdtmp = users_tmpfile(TMP);
   if (fdtmp == -1) die_sys(111, "unable to create ", TMP);
-  if (rcpt_make_start(&mk, fdtmp) != 0) fail("unable to start " TMP);
+  if (rcpt_make_start(&mk, fdtmp, start_time()) != 0) fail("unable to start " TMP);
+  sources();
   /* in delivery's order of precedence (users/cdb, passwd, alias), which
    * the lookup follows whatever the order of the keys */
   from_users_cdb();

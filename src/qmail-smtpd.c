@@ -249,6 +249,9 @@ static const char *rcpt_check(const sa_t *a)
     if (!said_old) logs(RCPT_CDB, " has an older format: recipients not checked (rerun qmail-rcptcheck-rebuild)");
     said_old = true;
     return 0;
+  case POLICY_RCPT_STALE:
+    logs("accepted rcpt <", a->s, ">: ", RCPT_CDB, " is older than ", pol.changed.s);
+    return 0;
   case POLICY_RCPT_NOMEM: die_nomem_();
   default:
     logs("refused rcpt <", a->s, ">: no such mailbox");

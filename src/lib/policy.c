@@ -101,9 +101,10 @@ int policy_rcpt(policy_t *p, const char *a, size_t len)
   if (r == 0) return POLICY_RCPT_OK;
   at = smtp_last_at(p->tmp.s, p->tmp.len);
   if (at == 0) return POLICY_RCPT_OK; /* empty local part: qmail-lspawn's trash */
-  r = rcpt_lookup(RCPT_CDB, p->tmp.s, at);
+  r = rcpt_lookup(RCPT_CDB, p->tmp.s, at, &p->changed);
   if (r == RCPT_YES) return POLICY_RCPT_OK;
   if (r == RCPT_OLD) return POLICY_RCPT_OLD;
+  if (r == RCPT_STALE) return POLICY_RCPT_STALE;
   if (r == -1) {
     if (errno == ENOENT) return POLICY_RCPT_OK;
     if (errno == EACCES) {

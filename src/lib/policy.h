@@ -31,10 +31,11 @@ typedef struct {
   sa_t rcpthosts_l, badmf_l, localiphost, dom, tmp;
   cmap_t rcpthosts, badmf;
   rewrite_t rw;
+  sa_t changed;            /* after POLICY_RCPT_STALE: what changed */
 } policy_t;
 
 #define POLICY_INIT {0, 0, false, true, SA_INIT, SA_INIT, SA_INIT, SA_INIT, SA_INIT, \
-                     {0, 0, 0, 0, 0}, {0, 0, 0, 0, 0}, REWRITE_INIT}
+                     {0, 0, 0, 0, 0}, {0, 0, 0, 0, 0}, REWRITE_INIT, SA_INIT}
 
 /* reads control/{rcpthosts,badmailfrom,localiphost,rcptcheck} and what
  * rewriting needs (cwd QMAILHOME, control_init() done), in that order.
@@ -67,8 +68,11 @@ enum {
   POLICY_RCPT_OFF,       /* accepted: the cdb is not readable by us, so
                           * validation is now off for this process */
   POLICY_RCPT_NOMEM,
-  POLICY_RCPT_OLD        /* accepted: the cdb has an older format (made by
+  POLICY_RCPT_OLD,       /* accepted: the cdb has an older format (made by
                           * an older qmail-rcptcheck-rebuild) */
+  POLICY_RCPT_STALE      /* accepted: not in the cdb, but the directory or
+                          * file that decides (p->changed, NUL-terminated)
+                          * changed since the cdb was built */
 };
 /* recipient validation of a (len bytes, after any RELAYCLIENT suffix) */
 int policy_rcpt(policy_t *, const char *a, size_t len);

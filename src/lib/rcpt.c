@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "auto.h"
 #include "num.h"
@@ -78,6 +79,7 @@ typedef struct {
   unsigned long id;
   sa_t ext;
   bool basic;
+  bool fallback; /* the alias account or nobody: no user claims it */
 } owner_t;
 
 /* an owner value: id, then optionally NUL and the extension's start */
@@ -136,9 +138,11 @@ static int find_owner(db_t *d, const char *local, const char *low, size_t len, o
   int r;
   o->id = 0;
   o->basic = false;
+  o->fallback = false;
   if ((r = owner_users(d, local, low, len, o)) != 0) return r;
   if ((r = owner_passwd(d, local, low, len, o)) != 0) return r;
   /* 3. the alias account takes the whole local part */
+  o->fallback = true;
   if ((r = get(d, "A", 0, "", 0)) != 1) return r;
   return take(d, o, local, len);
 }
@@ -181,11 +185,62 @@ static int owner_takes(db_t *d, const owner_t *o)
   return r == -1 ? -1 : r ? RCPT_YES : RCPT_NO;
 }
 
-int rcpt_lookup(const char *path, const char *local, size_t len)
+/* path changed since t (mtime in the same second counts), or cannot be
+ * stat()ed: then it goes to changed.  1, 0, -1 */
+static int newer(const char *path, time_t t, sa_t *changed)
+{
+  struct stat st;
+  if (stat(path, &st) == 0 && st.st_mtime < t) return 0;
+  return sa_copys(changed, path) && sa_0(changed) ? 1 : -1;
+}
+
+/* the "S" entries: a '+' path changed or vanished, a '-' path appeared */
+static int sources_changed(const sa_t *s, time_t t, sa_t *changed)
+{
+  for (size_t i = 0; i + 1 < s->len;) {
+    const char *p = s->s + i + 1;
+    const char *end = memchr(p, 0, s->len - i - 1);
+    struct stat st;
+    int r = 0;
+    if (!end) break;
+    if (s->s[i] == '+') r = newer(p, t, changed);
+    else if (stat(p, &st) == 0 || errno != ENOENT)
+      r = sa_copys(changed, p) && sa_0(changed) ? 1 : -1;
+    if (r != 0) return r;
+    i = (size_t)(end - s->s) + 1;
+  }
+  return 0;
+}
+
+/* for a refusal: did what the answer came from change since the build?
+ * 1 (changed filled), 0, -1 */
+static int stale(db_t *d, const owner_t *o, sa_t *changed)
+{
+  sa_t src = SA_INIT;
+  unsigned long t = 0;
+  int r = get(d, "T", 0, "", 0);
+  if (r == -1) return -1;
+  /* no build time: anything may have changed */
+  if (r == 1) scan_ulong(d->v.s, &t);
+  if (o->id) {
+    if ((r = get(d, "a", o->id, "", 0)) != 1) return r == 0 ? 0 : -1;
+    if (strlen(d->v.s) < d->v.len && d->v.s[strlen(d->v.s) + 1] &&
+        (r = newer(d->v.s + strlen(d->v.s) + 1, (time_t)t, changed)) != 0)
+      return r;
+  }
+  if (!o->fallback) return 0;
+  if ((r = get(d, "S", 0, "", 0)) != 1) return r;
+  if (!sa_copy(&src, &d->v)) return -1;
+  r = sources_changed(&src, (time_t)t, changed);
+  sa_free(&src);
+  return r;
+}
+
+int rcpt_lookup(const char *path, const char *local, size_t len, sa_t *changed)
 {
   db_t d = {.k = SA_INIT, .v = SA_INIT};
   sa_t low = SA_INIT;
-  owner_t o = {0, SA_INIT, false};
+  owner_t o = {0, SA_INIT, false, false};
   int fd, r, e;
   fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd == -1) return -1;
@@ -205,6 +260,10 @@ int rcpt_lookup(const char *path, const char *local, size_t len)
   lower(low.s, len);
   r = find_owner(&d, local, low.s, len, &o);
   if (r == 1) r = owner_takes(&d, &o);
+  if (r == RCPT_NO) {
+    int c = stale(&d, &o, changed);
+    if (c != 0) r = c == 1 ? RCPT_STALE : -1;
+  }
 out:
   e = errno;
   cdb_free(&d.c);
@@ -247,15 +306,18 @@ static int owner(rcpt_make_t *m, const char *tail, size_t tlen, unsigned long *i
   return put(m, m->v.s, m->v.len) == 0 ? 1 : -1;
 }
 
-int rcpt_make_start(rcpt_make_t *m, int fd)
+int rcpt_make_start(rcpt_make_t *m, int fd, time_t start)
 {
+  char num[FMT_ULONG];
   memset(m->lastch, 0, sizeof m->lastch);
   m->nextid = 0;
   m->k = (sa_t)SA_INIT;
   m->v = (sa_t)SA_INIT;
+  m->sources = (sa_t)SA_INIT;
   if (cdb_make_start(&m->cm, fd) != 0) return -1;
-  if (!sa_copys(&m->k, "V")) return -1;
-  return put(m, RCPT_VERSION, strlen(RCPT_VERSION));
+  if (!sa_copys(&m->k, "V") || put(m, RCPT_VERSION, strlen(RCPT_VERSION)) != 0) return -1;
+  if (!sa_copys(&m->k, "T")) return -1;
+  return put(m, num, fmt_ulong(num, start < 0 ? 0 : (unsigned long)start));
 }
 
 int rcpt_make_users(rcpt_make_t *m, const char *prefix, size_t plen, bool exact,
@@ -280,11 +342,19 @@ int rcpt_make_alias(rcpt_make_t *m, unsigned long *id)
   return owner(m, 0, 0, id);
 }
 
-int rcpt_make_account(rcpt_make_t *m, unsigned long id, const char *flags)
+int rcpt_make_account(rcpt_make_t *m, unsigned long id, const char *flags, const char *dir)
 {
   m->k.len = 0;
   if (!sa_cats(&m->k, "a") || !sa_catulong(&m->k, id) || !sa_append(&m->k, ':')) return -1;
-  return put(m, flags, strlen(flags));
+  if (!sa_copys(&m->v, flags) || !sa_append(&m->v, 0) || !sa_cats(&m->v, dir)) return -1;
+  return put(m, m->v.s, m->v.len);
+}
+
+int rcpt_make_source(rcpt_make_t *m, const char *path)
+{
+  struct stat st;
+  char status = stat(path, &st) == 0 ? '+' : '-';
+  return sa_append(&m->sources, status) && sa_cats(&m->sources, path) && sa_0(&m->sources) ? 0 : -1;
 }
 
 int rcpt_make_name(rcpt_make_t *m, unsigned long id, const char *x, size_t xlen)
@@ -313,6 +383,8 @@ int rcpt_make_finish(rcpt_make_t *m)
   for (int c = 1; c < 256; c++)
     if (m->lastch[c]) set[n++] = (char)c;
   if (!sa_copys(&m->k, "u") || put(m, set, n) != 0) return -1;
+  if (!sa_copys(&m->k, "S") || put(m, m->sources.s ? m->sources.s : "", m->sources.len) != 0)
+    return -1;
   return cdb_make_finish(&m->cm) == 0 ? 0 : -1;
 }
 
@@ -320,4 +392,5 @@ void rcpt_make_free(rcpt_make_t *m)
 {
   sa_free(&m->k);
   sa_free(&m->v);
+  sa_free(&m->sources);
 }

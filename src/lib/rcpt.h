@@ -14,6 +14,12 @@
  * names of its .qmail files.  Keys (ids in decimal):
  *   "V"            RCPT_VERSION, the format; a cdb without it (an older
  *                  build) is not trusted: everything is accepted
+ *   "T"            when the build started, in decimal seconds
+ *   "S"            what can give a local part owned by nobody (or by the
+ *                  alias account) an owner: entries of a status byte ('+'
+ *                  it existed at build time, '-' it did not), a path and
+ *                  a NUL (/etc/passwd, users/cdb, users/aliases.cdb,
+ *                  QMAILHOME/alias)
  *   "u=" local     users/cdb exact entry (lower case) -> id "\0" ext
  *   "u+" prefix    users/cdb wildcard (lower case; "u+" alone: "+:")
  *                  -> id "\0" pre (the extension is pre + the rest)
@@ -23,7 +29,8 @@
  *   "a" id ":"     the account: flags (RCPT_ALL: it takes every
  *                  extension, since its dash is empty or its .qmail
  *                  names could not be listed; RCPT_ALIAS: it is the alias
- *                  user, so users/aliases.cdb names count)
+ *                  user, so users/aliases.cdb names count), NUL, the
+ *                  directory its .qmail names were listed from
  *   "n" id ":" x   the account has the file ".qmail" dash x
  *   "L" x          x is a name in users/aliases.cdb
  * Names x are "mapped": ASCII lower case, with '.' and '/' turned into ':'
@@ -36,12 +43,21 @@
  * then the -default files, from the longest prefix of ext ending at '-' or
  * a conf-break character down to ".qmail" dash "default".  The basic
  * address of a password-database account (no extension, empty dash) is
- * always deliverable (the default delivery). */
+ * always deliverable (the default delivery).
+ *
+ * The cdb is a snapshot, but qmail delivers to a new .qmail file at once.
+ * So before refusing, the lookup stat()s (as the caller, unprivileged)
+ * the owner's directory, and for an owner that is the alias account or
+ * nobody the "S" paths: if one changed since the build started (mtime >=
+ * "T", in seconds, so a change in the same second counts), or cannot be
+ * stat()ed, the recipient is accepted.  Creating a .qmail file changes
+ * its directory's mtime. */
 #ifndef RCPT_H
 #define RCPT_H
 #include <cdb.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 #include "sa.h"
 
 #define RCPT_CDB "users/rcptcheck.cdb"
@@ -57,11 +73,14 @@ void rcpt_map(char *s, size_t len);
 enum {
   RCPT_NO = 0,  /* the owner has nothing for it (or nobody owns it) */
   RCPT_YES = 1, /* deliverable */
-  RCPT_OLD = 2  /* accepted: the cdb is not in RCPT_VERSION's format */
+  RCPT_OLD = 2, /* accepted: the cdb is not in RCPT_VERSION's format */
+  RCPT_STALE = 3 /* accepted: not in the cdb, but something it was made
+                  * from changed since (its path in *changed) */
 };
 /* looks the local part (any case, unmapped) up in the cdb at path.
- * One of the above, or -1 error (errno; ENOENT: no cdb) */
-int rcpt_lookup(const char *path, const char *local, size_t len);
+ * One of the above, or -1 error (errno; ENOENT: no cdb).  changed gets a
+ * NUL-terminated path for RCPT_STALE. */
+int rcpt_lookup(const char *path, const char *local, size_t len, sa_t *changed);
 
 /* where the files ".qmail" dash X of home live: dir gets home and, if
  * dash holds a '/', ".qmail" and the dash up to its last '/' (dash "-/":
@@ -78,10 +97,11 @@ typedef struct {
   struct cdb_make cm;
   unsigned long nextid;
   unsigned char lastch[256];
-  sa_t k, v;
+  sa_t k, v, sources;
 } rcpt_make_t;
 
-int rcpt_make_start(rcpt_make_t *, int fd);
+/* start: when the build started (see rcpt_make_finish for "S") */
+int rcpt_make_start(rcpt_make_t *, int fd, time_t start);
 /* a users/cdb entry: prefix (plen bytes, any case), exact or wildcard,
  * with its ext (exact) or pre (wildcard) field */
 int rcpt_make_users(rcpt_make_t *, const char *prefix, size_t plen, bool exact,
@@ -90,12 +110,15 @@ int rcpt_make_users(rcpt_make_t *, const char *prefix, size_t plen, bool exact,
 int rcpt_make_passwd(rcpt_make_t *, const char *name, unsigned long *id);
 /* the alias account */
 int rcpt_make_alias(rcpt_make_t *, unsigned long *id);
-/* flags: RCPT_ALL, RCPT_ALIAS or both, as a string.  0 or -1 */
-int rcpt_make_account(rcpt_make_t *, unsigned long id, const char *flags);
+/* flags: RCPT_ALL, RCPT_ALIAS or both, as a string; dir: where its names
+ * were listed from ("" if nowhere).  0 or -1 */
+int rcpt_make_account(rcpt_make_t *, unsigned long id, const char *flags, const char *dir);
 /* account id has the file ".qmail" dash x (x: xlen bytes, unmapped) */
 int rcpt_make_name(rcpt_make_t *, unsigned long id, const char *x, size_t xlen);
 /* a users/aliases.cdb name */
 int rcpt_make_aliasname(rcpt_make_t *, const char *x, size_t xlen);
+/* a path for "S": stat()ed now to record whether it exists.  0 or -1 */
+int rcpt_make_source(rcpt_make_t *, const char *path);
 /* the last keys, then the cdb's index.  0 or -1 */
 int rcpt_make_finish(rcpt_make_t *);
 void rcpt_make_free(rcpt_make_t *);

@@ -3,8 +3,8 @@
 # qmail-rcptcheck-rebuild), with qmail-smtpd run directly as qmaild/nofiles
 # on a pipe: .qmail files in a dash directory (qmail-pw2u -/), which
 # account owns a local part (users/cdb, then the password database, then
-# the alias account: only the owner's .qmail files count), and .qmail
-# files or aliases made after the last rebuild.
+# the alias account: only the owner's .qmail files count), .qmail files
+# made after the last rebuild, a cdb of an older format.
 . "$(dirname "$0")/lib.sh"
 t_init
 
@@ -103,6 +103,29 @@ want 250 postmaster@r.test
 want 250 myalias@r.test
 want 250 rtedassign-ok@r.test
 want 550 rtedassign-nope@r.test
+
+# ---- a .qmail file made after the rebuild --------------------------------
+# qmail delivers to it at once; qmail-smtpd sees that the owner's
+# directory changed since the build started and accepts.  Homes left
+# alone keep their refusals.
+sed -i '/^+:/d' "$Q/users/assign"
+touch -d '-1 hour' "$H" "$HM" "$Q/alias"
+ok "$Q/bin/qmail-newu"
+want 550 "$U-newext@r.test"
+want 550 newlist@r.test
+want 550 "$M-bogus@r.test"
+qmfile "$H" .qmail-newext
+want 250 "$U-newext@r.test"
+like "$(cat "$T/smtpd.log")" "accepted rcpt <$U-newext@r\.test>: users/rcptcheck\.cdb is older than $H" \
+  "-v logs that the cdb is older than the home"
+printf '&%s@r.test\n' "$M" >"$Q/alias/.qmail-newlist"
+chown qtalias "$Q/alias/.qmail-newlist"
+chmod 0644 "$Q/alias/.qmail-newlist"
+want 250 newlist@r.test
+want 550 "$M-bogus@r.test"
+ok "$Q/bin/qmail-rcptcheck-rebuild"
+want 250 "$U-newext@r.test"
+want 250 newlist@r.test
 
 # a cdb of the older format (no version key): accepted, logged once
 if command -v cdb >/dev/null; then

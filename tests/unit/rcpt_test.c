@@ -9,11 +9,18 @@
 
 static char path[512];
 static rcpt_make_t mk;
+static sa_t changed;
 
-static void start(void)
+static void start_at(time_t t)
 {
   int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
-  if (fd == -1 || rcpt_make_start(&mk, fd) != 0) t_bail("start");
+  if (fd == -1 || rcpt_make_start(&mk, fd, t) != 0) t_bail("start");
+}
+static void start(void) { start_at(time(0) - 100); }
+static void set_mtime(const char *p, time_t t)
+{
+  struct timespec ts[2] = {{t, 0}, {t, 0}};
+  if (utimensat(AT_FDCWD, p, ts, 0) != 0) t_bail("utimensat");
 }
 static void finish(void)
 {
@@ -24,7 +31,7 @@ static void finish(void)
 /* an account with flags and .qmail names (a NULL-terminated list) */
 static void account(unsigned long id, const char *flags, const char *const *names)
 {
-  if (rcpt_make_account(&mk, id, flags) != 0) t_bail("account");
+  if (rcpt_make_account(&mk, id, flags, "") != 0) t_bail("account");
   for (; names && *names; names++)
     if (rcpt_make_name(&mk, id, *names, strlen(*names)) != 0) t_bail("name");
 }
@@ -50,7 +57,7 @@ static void want(const char *local, int w)
 {
   char name[300];
   snprintf(name, sizeof name, "%s -> %d", local, w);
-  EQ_INT(rcpt_lookup(path, local, strlen(local)), w, name);
+  EQ_INT(rcpt_lookup(path, local, strlen(local), &changed), w, name);
 }
 static const char *const deflt[] = {"default", 0};
 
@@ -144,6 +151,45 @@ int main(void)
   finish();
   want("anyone", RCPT_NO);
 
+  /* staleness: a refusal stands only while the owner's directory (and,
+   * for names nobody claims, the "S" sources) is older than the build */
+  {
+    char home[600], src[600], absent[600];
+    time_t t = time(0) + 1000;
+    snprintf(home, sizeof home, "%s/home", t_tmpdir());
+    snprintf(src, sizeof src, "%s/passwd", t_tmpdir());
+    snprintf(absent, sizeof absent, "%s/absent", t_tmpdir());
+    if (mkdir(home, 0755) != 0) t_bail("mkdir");
+    t_write(src, "x", 1);
+    start_at(t);
+    if (rcpt_make_account(&mk, passwd("joe"), "", home) != 0 ||
+        rcpt_make_source(&mk, src) != 0 || rcpt_make_source(&mk, absent) != 0)
+      t_bail("stale cdb");
+    finish();
+    want("joe-x", RCPT_NO);
+    want("nosuch", RCPT_NO);
+    set_mtime(home, t);
+    want("joe-x", RCPT_STALE);
+    EQ_STR(changed.s, home, "stale: the owner's directory is named");
+    want("nosuch", RCPT_NO);
+    set_mtime(home, t - 1);
+    want("joe-x", RCPT_NO);
+    set_mtime(src, t + 5);
+    want("nosuch", RCPT_STALE);
+    EQ_STR(changed.s, src, "stale: the changed source is named");
+    want("joe-x", RCPT_NO);
+    set_mtime(src, t - 1);
+    want("nosuch", RCPT_NO);
+    t_write(absent, "", 0);
+    want("nosuch", RCPT_STALE);
+    EQ_STR(changed.s, absent, "stale: a source that appeared");
+    unlink(absent);
+    rmdir(home);
+    want("joe-x", RCPT_STALE);
+    unlink(src);
+    want("nosuch", RCPT_STALE);
+  }
+
   /* an older cdb (no version key): accepted */
   {
     struct cdb_make cm;
@@ -155,6 +201,6 @@ int main(void)
   }
   want("nosuch", RCPT_OLD);
   unlink(path);
-  EQ_INT(rcpt_lookup(path, "x", 1), -1, "no cdb: -1");
+  EQ_INT(rcpt_lookup(path, "x", 1, &changed), -1, "no cdb: -1");
   return t_done();
 }
