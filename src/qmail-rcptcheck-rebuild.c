@@ -281,7 +281,8 @@ static void sources(void)
 {
   sa_t alias = SA_INIT;
   if (!sa_copys(&alias, auto_qmail) || !sa_cats(&alias, "/alias") || !sa_0(&alias)) die_nomem();
-  if (rcpt_make_source(&mk, "/etc/passwd") != 0 || rcpt_make_source(&mk, USERS_CDB) != 0 ||
+  /* new password-database accounts are looked up live (rcpt.c) */
+  if (rcpt_make_source(&mk, USERS_CDB) != 0 ||
       rcpt_make_source(&mk, ALIASES_CDB) != 0 || rcpt_make_source(&mk, alias.s) != 0)
     die_nomem();
   sa_free(&alias);

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "auto.h"
+#include "fdio.h"
 #include "num.h"
 
 /* a local part longer than any address: never a key */
@@ -212,9 +213,74 @@ static int sources_changed(const sa_t *s, time_t t, sa_t *changed)
   return 0;
 }
 
+#define PASSWD "/etc/passwd"
+/* the password file, read only when it changed since the build */
+#define PASSWD_MAX ((size_t)64 << 20)
+
+/* is name (len bytes) an account in the password file, as qmail-getpw
+ * takes one: uid not 0, home owned by it?  A home we may not stat counts
+ * as yes.  1, 0 */
+static int passwd_has(const sa_t *pw, const char *name, size_t len)
+{
+  for (size_t i = 0; i < pw->len;) {
+    const char *l = pw->s + i, *nl = memchr(l, '\n', pw->len - i);
+    size_t n = nl ? (size_t)(nl - l) : pw->len - i;
+    const char *f[7];
+    size_t fl[7], nf = 0, pos = 0;
+    unsigned long uid;
+    struct stat st;
+    char home[4096];
+    i += n + 1;
+    if (n <= len || memcmp(l, name, len) != 0 || l[len] != ':') continue;
+    /* name:passwd:uid:gid:gecos:home:shell */
+    while (nf < 7) {
+      const char *c = memchr(l + pos, ':', n - pos);
+      size_t e = c ? (size_t)(c - l) : n;
+      f[nf] = l + pos;
+      fl[nf++] = e - pos;
+      if (!c) break;
+      pos = e + 1;
+    }
+    if (nf < 6 || !fl[2] || scan_ulong(f[2], &uid) != fl[2] || uid == 0) continue;
+    if (!fl[5] || fl[5] >= sizeof home) continue;
+    memcpy(home, f[5], fl[5]);
+    home[fl[5]] = 0;
+    if (stat(home, &st) == 0 ? st.st_uid == uid : errno != ENOENT && errno != ENOTDIR) return 1;
+  }
+  return 0;
+}
+
+/* An account added to the password file since the build.  The file's
+ * mtime alone would turn every refusal into an acceptance after any
+ * change to it (another account's, a chfn); so it is then searched for
+ * the names qmail-getpw would try: the longest prefix of the local part
+ * ending at a break character, in lower case.  The file is read, not
+ * asked through NSS (qmail-smtpd loads no modules): accounts of other
+ * sources are seen at the next rebuild.  1 (changed filled), 0, -1 */
+static int new_account(const char *low, size_t len, time_t t, sa_t *changed)
+{
+  struct stat st;
+  sa_t pw = SA_INIT;
+  int found = 0;
+  if (stat(PASSWD, &st) == 0 && st.st_mtime < t) return 0;
+  if (read_file(PASSWD, &pw, PASSWD_MAX) != 1) {
+    sa_free(&pw);
+    /* gone or unreadable: we cannot tell */
+    return sa_copys(changed, PASSWD) && sa_0(changed) ? 1 : -1;
+  }
+  for (size_t i = len + 1; !found && i-- > 1;) {
+    if (i < len && !strchr(auto_break, low[i])) continue;
+    if (i > RCPT_NAME_MAX || memchr(low, ':', i) || memchr(low, '\n', i)) continue;
+    found = passwd_has(&pw, low, i);
+  }
+  sa_free(&pw);
+  if (!found) return 0;
+  return sa_copys(changed, PASSWD) && sa_0(changed) ? 1 : -1;
+}
+
 /* for a refusal: did what the answer came from change since the build?
  * 1 (changed filled), 0, -1 */
-static int stale(db_t *d, const owner_t *o, sa_t *changed)
+static int stale(db_t *d, const owner_t *o, const char *low, size_t len, sa_t *changed)
 {
   sa_t src = SA_INIT;
   unsigned long t = 0;
@@ -229,6 +295,7 @@ static int stale(db_t *d, const owner_t *o, sa_t *changed)
       return r;
   }
   if (!o->fallback) return 0;
+  if ((r = new_account(low, len, (time_t)t, changed)) != 0) return r;
   if ((r = get(d, "S", 0, "", 0)) != 1) return r;
   if (!sa_copy(&src, &d->v)) return -1;
   r = sources_changed(&src, (time_t)t, changed);
@@ -261,7 +328,7 @@ int rcpt_lookup(const char *path, const char *local, size_t len, sa_t *changed)
   r = find_owner(&d, local, low.s, len, &o);
   if (r == 1) r = owner_takes(&d, &o);
   if (r == RCPT_NO) {
-    int c = stale(&d, &o, changed);
+    int c = stale(&d, &o, low.s, len, changed);
     if (c != 0) r = c == 1 ? RCPT_STALE : -1;
   }
 out:

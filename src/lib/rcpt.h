@@ -18,8 +18,8 @@
  *   "S"            what can give a local part owned by nobody (or by the
  *                  alias account) an owner: entries of a status byte ('+'
  *                  it existed at build time, '-' it did not), a path and
- *                  a NUL (/etc/passwd, users/cdb, users/aliases.cdb,
- *                  QMAILHOME/alias)
+ *                  a NUL (users/cdb, users/aliases.cdb, QMAILHOME/alias;
+ *                  new accounts are looked for in /etc/passwd itself)
  *   "u=" local     users/cdb exact entry (lower case) -> id "\0" ext
  *   "u+" prefix    users/cdb wildcard (lower case; "u+" alone: "+:")
  *                  -> id "\0" pre (the extension is pre + the rest)

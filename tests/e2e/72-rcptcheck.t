@@ -118,6 +118,11 @@ qmfile "$H" .qmail-newext
 want 250 "$U-newext@r.test"
 like "$(cat "$T/smtpd.log")" "accepted rcpt <$U-newext@r\.test>: users/rcptcheck\.cdb is older than $H" \
   "-v logs that the cdb is older than the home"
+# an account added to the password file after the build: found there at
+# once; a change of the file does not open the door to other names
+user_new rcn || { echo "Bail out! user_new rcn"; exit 1; }
+want 250 qtrcn@r.test
+want 550 nosuch@r.test
 printf '&%s@r.test\n' "$M" >"$Q/alias/.qmail-newlist"
 chown qtalias "$Q/alias/.qmail-newlist"
 chmod 0644 "$Q/alias/.qmail-newlist"
