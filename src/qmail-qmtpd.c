@@ -112,6 +112,7 @@ static bool has_ctrl(const char *a, size_t len)
  * address (with the RELAYCLIENT suffix) is appended to rcpts */
 static int one_rcpt(const char *a, size_t len, unsigned long naccepted)
 {
+  static bool said_old;
   const char *why = 0;
   int r;
   if (!qms_addr_ok(a, len)) {
@@ -159,6 +160,13 @@ static int one_rcpt(const char *a, size_t len, unsigned long naccepted)
   r = policy_rcpt(&pol, addr.s, addr.len);
   if (r == POLICY_RCPT_NOMEM) nomem();
   if (r == POLICY_RCPT_OFF) qms_log("cannot read ", RCPT_CDB, ": recipients not checked");
+  if (r == POLICY_RCPT_OLD && !said_old) {
+    /* once: every recipient of the session gets the same answer */
+    qms_log(RCPT_CDB, " has an older format: recipients not checked (rerun qmail-rcptcheck-rebuild)");
+    said_old = true;
+  }
+  if (r == POLICY_RCPT_STALE)
+    qms_log("accepted rcpt <", addr.s, ">: ", RCPT_CDB, " is older than ", pol.changed.s);
   if (r == POLICY_RCPT_ERROR) {
     qms_log("trouble reading ", RCPT_CDB);
     return RC_CHECK;

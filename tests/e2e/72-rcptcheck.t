@@ -36,6 +36,17 @@ codes() {
       "$Q/bin/qmail-smtpd" -v 2>>"$T/smtpd.log") |
     tr -d '\r' | tail -n +4 | head -n $# | cut -c1-3
 }
+# qmtp ADDR...: one QMTP package for them through qmail-qmtpd -v (its
+# log goes to $T/qmtpd.log); prints the first byte of each reply
+qmtp() {
+  local r="" a
+  for a; do r="$r${#a}:$a,"; done
+  printf '16:\nSubject: t\n\nhi\n,3:a@b,%d:%s,' ${#r} "$r" |
+    (cd "$T" && setpriv --reuid="$qd" --regid="$nf" --clear-groups \
+      env - PATH=/usr/bin:/bin ASAN_OPTIONS="${ASAN_OPTIONS:-}" TCPREMOTEIP=127.0.0.1 \
+      "$Q/bin/qmail-qmtpd" -v 2>>"$T/qmtpd.log") |
+    sed 's/[0-9]*:\(.\)[^,]*,/\1/g'
+}
 # want CODE ADDR: one RCPT
 want() { is "$(codes "$2")" "$1" "RCPT TO:<$2> gets $1"; }
 
@@ -118,6 +129,9 @@ qmfile "$H" .qmail-newext
 want 250 "$U-newext@r.test"
 like "$(cat "$T/smtpd.log")" "accepted rcpt <$U-newext@r\.test>: users/rcptcheck\.cdb is older than $H" \
   "-v logs that the cdb is older than the home"
+qmtp "$U-newext@r.test" >/dev/null
+like "$(cat "$T/qmtpd.log")" "accepted rcpt <$U-newext@r\.test>: users/rcptcheck\.cdb is older than $H" \
+  "qmail-qmtpd -v logs it too"
 # an account added to the password file after the build: found there at
 # once; a change of the file does not open the door to other names
 user_new rcn || { echo "Bail out! user_new rcn"; exit 1; }
@@ -141,10 +155,13 @@ if command -v cdb >/dev/null; then
   : >"$T/smtpd.log"
   is "$(codes nosuch@r.test other@r.test | tr '\n' ' ')" "250 250 " "older cdb format: recipients accepted"
   is "$(grep -c 'older format' "$T/smtpd.log")" 1 "older cdb format: logged once"
+  : >"$T/qmtpd.log"
+  is "$(qmtp nosuch@r.test other@r.test)" "KK" "qmail-qmtpd: older cdb format, recipients accepted"
+  is "$(grep -c 'older format' "$T/qmtpd.log")" 1 "qmail-qmtpd: older cdb format logged once"
   cp "$T/rcptcheck.new" "$Q/users/rcptcheck.cdb"
 else
-  t_skip 2 "no cdb tool"
+  t_skip 4 "no cdb tool"
 fi
 
-nok grep -q 'ERROR: AddressSanitizer\|runtime error' "$T/smtpd.log"
+nok grep -q 'ERROR: AddressSanitizer\|runtime error' "$T/smtpd.log" "$T/qmtpd.log"
 t_done
