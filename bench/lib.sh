@@ -33,3 +33,17 @@ settle() {
   done
   echo "# warning: machine still ${busy}% busy" >&2
 }
+
+# anchor_userdel BASE in|out: remove anchor-postfix.sh's accounts (pfb*)
+# whose home is in (or out of) BASE/home.  Its setup keeps an account
+# that exists already, with the home it was made with, so an account left
+# by a run with another BASE would have Postfix deliver into a directory
+# that is gone: "out" before a setup whose Postfix delivers locally; "in"
+# after a run with a private BASE (bench/relay), whose accounts would
+# otherwise be left pointing into its removed directory.
+anchor_userdel() {
+  local u
+  for u in $(awk -F: -v h="$1/home/" -v w="$2" '$1 ~ /^pfb/ && (index($6, h) == 1) == (w == "in") { print $1 }' /etc/passwd); do
+    userdel "$u" 2>/dev/null || true
+  done
+}
