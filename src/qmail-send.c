@@ -755,6 +755,31 @@ static bool chan_wants_now(int c)
   return t && t->when <= now;
 }
 
+/* the bounce file must stay loadable (BOUNCEFILE_MAX): a paragraph that
+ * would reach into its last BOUNCE_RESERVE bytes becomes a short note that
+ * the reports from here on are left out, and after the note (the file's
+ * end) nothing more is added: para is then empty.  0, or -1 nomem */
+#define BOUNCE_RESERVE (64UL << 10)
+static int bounce_fit(int fd, sa_t *para, const char *addr)
+{
+  static const char note[] = "The failure reports of this address and of the addresses that "
+                             "failed after it are left out: the bounce would be too long. (#5.3.4)"
+                             "\n\n";
+  char tail[sizeof note - 1];
+  struct stat st;
+  /* an fstat failure shows in the write */
+  if (fstat(fd, &st) == -1) return 0;
+  if ((unsigned long)st.st_size >= sizeof tail &&
+      pread(fd, tail, sizeof tail, st.st_size - (off_t)sizeof tail) == (ssize_t)sizeof tail &&
+      !memcmp(tail, note, sizeof tail)) {
+    para->len = 0;
+    return 0;
+  }
+  if ((unsigned long)st.st_size + para->len <= BOUNCEFILE_MAX - BOUNCE_RESERVE) return 0;
+  para->len = 0;
+  return bounce_paragraph(para, addr, note, sizeof note - 3);
+}
+
 static const char giveup[] =
     "\nGiving up on this address: the message has been in the queue longer than queuelifetime "
     "allows.\n";
@@ -819,7 +844,14 @@ static void report(int c, unsigned s, char *rep, size_t len)
         break;
       }
       if (!qname(&fn1, "bounce", j->id)) { j->anyz = true; break; }
-      fd = open_append(fn1.s, 0600);
+      /* read too: bounce_fit looks at the file's end */
+      fd = open(fn1.s, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+      if (fd != -1 && bounce_fit(fd, &para, orig.s) == -1) {
+        nomem();
+        close(fd);
+        j->anyz = true;
+        break;
+      }
       if (fd == -1 || write_all(fd, para.s, para.len) == -1) {
         log_fail("alert: unable to append to ", fn1.s);
         if (fd != -1) close(fd);
@@ -929,17 +961,50 @@ static bool wf_close(wfile_t *w, const char *dir, unsigned long id)
   return ok;
 }
 
+/* bounce/id for the recipients preprocess left out: one paragraph, for
+ * the first of them, with the count (a paragraph each could be as big as
+ * the list).  false on trouble (logged). */
+static bool skip_bounce(unsigned long id, const char *first, unsigned long n)
+{
+  static sa_t text = SA_INIT, para = SA_INIT;
+  wfile_t b;
+  char num[FMT_ULONG];
+  bool ok;
+  log_s("warning: msg ");
+  log_u(id);
+  log_s(": ");
+  log_u(n);
+  log_s(" recipients left out: the list is too long for one queue file\n");
+  text.len = para.len = 0;
+  if (!sa_cats(&text, "This message has more recipients than one queue file can hold once "
+                      "their addresses are rewritten (") ||
+      !sa_catb(&text, num, fmt_ulong(num, CHANFILE_MAX >> 20)) ||
+      !sa_cats(&text, " MB). This address and the ") ||
+      !sa_catb(&text, num, fmt_ulong(num, n - 1)) ||
+      !sa_cats(&text, " after it in the list were not tried. Send the message in smaller "
+                      "parts. (#5.5.3)") ||
+      bounce_paragraph(&para, first, text.s, text.len) == -1) {
+    nomem();
+    return false;
+  }
+  b.fd = -1;
+  if (!wf_open(&b, "bounce", id)) return false;
+  ok = buf_put(&b.b, para.s, para.len) != -1;
+  return wf_close(&b, "bounce", id) && ok;
+}
+
 /* preprocesses todo/N/id.  Returns a channel mask (bit 0 local, bit 1
  * remote) + 4 on success, 0 to leave it for a later pass, -1 if the entry
  * is garbage to hand to qmail-clean (no message file). */
 static int preprocess(unsigned long id)
 {
-  static sa_t rec = SA_INIT, addr = SA_INIT, sender = SA_INIT;
+  static sa_t rec = SA_INIT, addr = SA_INIT, sender = SA_INIT, skip1 = SA_INIT;
   wfile_t info, out[2];
   struct stat st;
   char space[4096];
   buf_t in;
-  unsigned long uid = 0, pid = 0;
+  unsigned long uid = 0, pid = 0, skipped = 0;
+  size_t size[2] = {0, 0};
   bool havef = false, havearch = false;
   int fd, r, mask = 0;
   info.fd = out[0].fd = out[1].fd = -1;
@@ -998,6 +1063,17 @@ static int preprocess(unsigned long id)
       r = rewrite_addr(&cf.rw, rec.s + 1, rec.len - 1, &addr);
       if (r == -1) { nomem(); goto fail; }
       c = r == 1 ? LOCAL : REMOTE;
+      /* job_open loads a channel file whole, so none may outgrow what
+       * it loads (rewriting can lengthen each address many times over):
+       * the recipients beyond are not tried, and the bounce says so */
+      if (addr.len + 2 > CHANFILE_MAX - size[c]) {
+        if (!skipped++ && (!sa_copyb(&skip1, rec.s + 1, rec.len - 1) || !sa_0(&skip1))) {
+          nomem();
+          goto fail;
+        }
+        break;
+      }
+      size[c] += addr.len + 2;
       if (is_archive(c, addr.s)) havearch = true;
       if (out[c].fd == -1 && !wf_open(&out[c], chname[c], id)) goto fail;
       if (envelope_put(&out[c].b, 'T', addr.s, addr.len) == -1) goto fail;
@@ -1009,7 +1085,11 @@ static int preprocess(unsigned long id)
     }
   }
   if (r != 0 || !havef) goto corrupt;
-  if (cf.archive.len && !havearch) {
+  if (cf.archive.len && !havearch && cf.archive_rw.len + 2 > CHANFILE_MAX - size[cf.archive_ch]) {
+    log_s("warning: msg ");
+    log_u(id);
+    log_s(": no archive copy: the recipient list is too long\n");
+  } else if (cf.archive.len && !havearch) {
     int c = cf.archive_ch;
     if (out[c].fd == -1 && !wf_open(&out[c], chname[c], id)) goto fail;
     if (envelope_put(&out[c].b, 'T', cf.archive_rw.s, cf.archive_rw.len) == -1) goto fail;
@@ -1017,6 +1097,7 @@ static int preprocess(unsigned long id)
   }
   close(fd);
   fd = -1;
+  if (skipped && !skip_bounce(id, skip1.s, skipped)) goto undo;
   /* the files get durable with the whole batch (one syncfs) */
   if (!wf_close(&info, "info", id) || !wf_close(&out[0], "local", id) ||
       !wf_close(&out[1], "remote", id))
@@ -1043,6 +1124,7 @@ undo:
   wf_close(&out[1], "remote", id);
   unlink_quiet("local", id);
   unlink_quiet("remote", id);
+  unlink_quiet("bounce", id);
   unlink_quiet("info", id);
   return 0;
 }

@@ -99,4 +99,29 @@ ok wait_for 30 count_is "$HA/Maildir" $((na + 1))
 sleep 3
 is "$(maildir_count "$HA/Maildir")" $((na + 1)) "a failing archive copy never bounces to the sender"
 rm -f "$Q/control/archiveaddress"
+
+# a bounce that would outgrow what qmail-send loads (16 MB): 5800 failures
+# with reports of about 3000 bytes (qmail-local keeps that much); the reports past the limit are left out with a
+# note, and the bounce goes out (before, the message stayed queued for good)
+owned $B "$HB/.qmail-big" '|head -c 8000 /dev/zero | tr "\\0" x; exit 100
+'
+python3 - "$D/env" "$A@$ME" "$B-big@$ME" <<'PY'
+import sys
+with open(sys.argv[1], "wb") as f:
+    f.write(b"F" + sys.argv[2].encode() + b"\0")
+    f.write((b"T" + sys.argv[3].encode() + b"\0") * 5800)
+    f.write(b"\0")
+PY
+na=$(maildir_count "$HA/Maildir")
+queue_env() { "$Q/bin/qmail-queue" <"$D/m" 1<"$D/env"; }
+ok queue_env
+ok wait_for 300 count_is "$HA/Maildir" $((na + 1))
+f=$(newest "$HA/Maildir")
+ok test "$(stat -c %s "$f")" -lt $((16 << 20))
+is "$(grep -c "^<$B-big@$ME>:" "$f")" "$(grep -c '^xxxxxxxx' "$f" | awk '{ print $1 + 1 }')" \
+  "every paragraph but the note carries its report"
+is "$(grep -c '^The failure reports of this address and of the addresses that failed after it are left out: the bounce would be too long. (#5.3.4)$' "$f")" 1 \
+  "one note says the rest are left out"
+unreadable() { inst_log | grep -q "unable to read .*bounce"; }
+nok unreadable
 t_done
