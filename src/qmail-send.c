@@ -979,9 +979,9 @@ static bool skip_bounce(unsigned long id, const char *first, unsigned long n)
   if (!sa_cats(&text, "This message has more recipients than one queue file can hold once "
                       "their addresses are rewritten (") ||
       !sa_catb(&text, num, fmt_ulong(num, CHANFILE_MAX >> 20)) ||
-      !sa_cats(&text, " MB). This address and the ") ||
+      !sa_cats(&text, " MB). This address and ") ||
       !sa_catb(&text, num, fmt_ulong(num, n - 1)) ||
-      !sa_cats(&text, " after it in the list were not tried. Send the message in smaller "
+      !sa_cats(&text, " more later in the list were not tried. Send the message in smaller "
                       "parts. (#5.5.3)") ||
       bounce_paragraph(&para, first, text.s, text.len) == -1) {
     nomem();

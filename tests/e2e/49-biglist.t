@@ -47,7 +47,7 @@ like "$(inst_log)" "warning: msg $id: $skipped recipients left out: the list is 
 lf=$(ls "$Q"/queue/local/*/"$id")
 ok test -f "$lf"
 is "$(stat -c %s "$lf")" "$size" "the local file holds the recipients up to 64 MB"
-printf '<u%s@v.test>:\nThis message has more recipients than one queue file can hold once their addresses are rewritten (64 MB). This address and the %s after it in the list were not tried. Send the message in smaller parts. (#5.5.3)\n\n' \
+printf '<u%s@v.test>:\nThis message has more recipients than one queue file can hold once their addresses are rewritten (64 MB). This address and %s more later in the list were not tried. Send the message in smaller parts. (#5.5.3)\n\n' \
   "$first" "$((skipped - 1))" >"$D/bounce"
 ok cmp "$D/bounce" "$Q/queue/bounce/$id"
 unreadable() { inst_log | grep -q "unable to read"; }
