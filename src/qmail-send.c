@@ -31,6 +31,7 @@
 #include "fdio.h"
 #include "num.h"
 #include "proc.h"
+#include "qsum.h"
 #include "queue.h"
 #include "sa.h"
 #include "send_bounce.h"
@@ -354,7 +355,8 @@ static void clean_answer(char a)
   r = cl.fifo[cl.head++];
   if (!--cl.n) cl.head = 0;
   if (a == '+') {
-    if (r.kind == 't') idset_del(&intodo, r.id);
+    /* 'f' too: a torn entry (see torn()) waits in intodo for its removal */
+    idset_del(&intodo, r.id);
     return;
   }
   log_s("warning: qmail-clean unable to clean up ");
@@ -362,7 +364,7 @@ static void clean_answer(char a)
   log_u(r.id);
   log_s(a == '!' ? ", will retry\n" : ": request refused\n");
   if (a == '!') clean_later(r.kind, r.id);
-  else if (r.kind == 't') idset_del(&intodo, r.id);
+  else idset_del(&intodo, r.id);
 }
 
 static void clean_retry(void)
@@ -993,9 +995,54 @@ static bool skip_bounce(unsigned long id, const char *first, unsigned long n)
   return wf_close(&b, "bounce", id) && ok;
 }
 
+static char bootid[QSUM_BOOTID + 1]; /* this system's ("" if unknown) */
+
+/* Is todo/N/id (open as fd) an entry that a system crash left incomplete
+ * before it was accepted?  Only an envelope with a boot id other than
+ * ours can be one (qsum.h), or an empty one.  1 yes (logged), 0 no, -1
+ * unable to tell now. */
+static int torn(int fd, unsigned long id)
+{
+  static sa_t fn = SA_INIT;
+  char b[QSUM_BOOTID + 2];
+  int env, mess, r;
+  ssize_t n = pread(fd, b, sizeof b, 0);
+  if (n == -1) return -1;
+  /* qmail-queue writes 'b' or 'u' first: an empty envelope, or zeros,
+   * can only be what a crash left of one */
+  if (n >= 1 && b[0] != 'b' && b[0]) return 0;
+  if (n == sizeof b && !b[QSUM_BOOTID + 1] && bootid[0] && !memcmp(b + 1, bootid, QSUM_BOOTID))
+    return 0;
+  /* a file of its own: fd's offset stays where it is */
+  if (!qname(&fn, "todo", id)) return -1;
+  env = open_read(fn.s);
+  if (env == -1) return errno == ENOENT ? 0 : -1;
+  if (!qname(&fn, "mess", id)) { close(env); return -1; }
+  mess = open_read(fn.s);
+  if (mess == -1) {
+    close(env);
+    return errno == ENOENT ? 0 : -1; /* preprocess() sees to that */
+  }
+  ndelay_off(env);
+  ndelay_off(mess);
+  r = qsum_check(env, mess);
+  close(env);
+  close(mess);
+  if (r == -1) {
+    log_fail("warning: unable to check ", fn.s);
+    return -1;
+  }
+  if (r == 1) return 0;
+  log_s("warning: msg ");
+  log_u(id);
+  log_s(": discarded: it was never accepted, and a system crash left its queue files incomplete\n");
+  return 1;
+}
+
 /* preprocesses todo/N/id.  Returns a channel mask (bit 0 local, bit 1
  * remote) + 4 on success, 0 to leave it for a later pass, -1 if the entry
- * is garbage to hand to qmail-clean (no message file). */
+ * is garbage to hand to qmail-clean (no message file), -2 if all of it
+ * is (torn()). */
 static int preprocess(unsigned long id)
 {
   static sa_t rec = SA_INIT, addr = SA_INIT, sender = SA_INIT, skip1 = SA_INIT;
@@ -1025,6 +1072,10 @@ static int preprocess(unsigned long id)
     return 0;
   }
   ndelay_off(fd);
+  switch (torn(fd, id)) {
+  case 1: close(fd); return -2;
+  case -1: close(fd); return 0;
+  }
   /* a crash may have left any of these from an earlier pass */
   unlink_quiet("info", id);
   unlink_quiet("local", id);
@@ -1038,6 +1089,8 @@ static int preprocess(unsigned long id)
   while ((r = envelope_get(&in, &rec, ENV_REC_MAX)) == 1) {
     if (!rec.len) goto corrupt;
     switch (rec.s[0]) {
+    case 'b': /* boot id and trailer: torn() checked them */
+    case 'c': break;
     case 'u': envelope_num(rec.s, rec.len, &uid); break;
     case 'p': envelope_num(rec.s, rec.len, &pid); break;
     case 'F':
@@ -1207,8 +1260,8 @@ static void todo_batch(void)
     return;
   }
   for (i = 0; i < n; i++) {
-    if (masks[i] == -1) { /* garbage: qmail-clean removes it */
-      if (idset_add(&intodo, ids[i])) clean_ask('t', ids[i]);
+    if (masks[i] < 0) { /* garbage: qmail-clean removes it */
+      if (idset_add(&intodo, ids[i])) clean_ask(masks[i] == -1 ? 't' : 'f', ids[i]);
       continue;
     }
     if (masks[i] & 1) xpush(&ch[LOCAL].heap, ids[i], now);
@@ -1406,6 +1459,7 @@ int main(void)
   if (has_flat_entries("todo") || has_flat_entries("intd"))
     die_alert("cannot start: queue/todo or queue/intd holds entries of qmail's flat layout: run qmail-upq", false);
   queuefd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  qsum_bootid(bootid);
   if (queuefd == -1) die_alert("cannot start: unable to open the queue directory", true);
   trig = open("lock/trigger", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (trig == -1) die_alert("cannot start: unable to open lock/trigger", true);

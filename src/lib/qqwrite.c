@@ -17,6 +17,7 @@
 #include "fdio.h"
 #include "num.h"
 #include "proc.h"
+#include "qsum.h"
 #include "queue.h"
 #include "sa.h"
 
@@ -41,6 +42,9 @@ static unsigned long qp;
 
 static char iospace[IOSIZE];  /* message copy; later the intd writer */
 static char envspace[IOSIZE]; /* envelope reader */
+/* this system's boot id ("" if /proc gives none), read at the first run */
+static char bootid[QSUM_BOOTID + 1];
+static bool bootid_read;
 
 /* the one-byte answer to qmail-queued's client (async-signal-safe) */
 static void reply_code(int code)
@@ -126,14 +130,15 @@ static size_t received(char *out, size_t size, unsigned long pid, uid_t uid,
   return n;
 }
 
-/* Three syncs must be done before the commit point, and none depends on
- * another: the message's data, the envelope's data and the message's
- * directory entry.  The message's two run in threads of their own while
- * this one writes and syncs the envelope, so that the disk sees all
- * three at once instead of one after another: here, at one SMTP session,
- * the wait after the final dot went from about 1.85 to 1.55 ms.  If no
- * thread can be had, the sync is done in line.  fail() and the alarm end
- * every thread with the process. */
+/* Four syncs must be done before the answer, and none depends on another:
+ * the message's data, the envelope's data and the directory entries of
+ * both (mess/N, todo/N).  They run at once, in threads of their own, so
+ * that the disk does them in one round rather than one after another.
+ * The todo link comes before them: see qsum.h for why a system crash
+ * cannot then deliver a message that was not all written.  (Without a
+ * boot id the old order is kept: message, envelope and mess/N synced,
+ * then the link, then todo/N.)  If no thread can be had, the sync is done
+ * in line.  fail() and the alarm end every thread with the process. */
 struct bgsync {
   pthread_t t;
   int fd;
@@ -148,11 +153,12 @@ static void *bgsync_run(void *arg)
   return 0;
 }
 
-static void bgsync_start(struct bgsync *b, int fd)
+/* thread: in a thread of its own if one can be had */
+static void bgsync_start(struct bgsync *b, int fd, bool thread)
 {
   b->fd = fd;
   b->ok = 0;
-  b->inline_ = thread_start(&b->t, 128 * 1024, bgsync_run, b) != 0;
+  b->inline_ = !thread || thread_start(&b->t, 128 * 1024, bgsync_run, b) != 0;
   if (b->inline_) bgsync_run(b);
 }
 
@@ -164,8 +170,9 @@ static void bgsync_end(struct bgsync *b)
   if (!b->ok || close(b->fd) == -1) fail(QQ_WRITE);
 }
 
-/* the message: Received line, then fd 0 byte for byte; synced later */
-static void write_message(int fd, const char *rcvd, size_t rlen)
+/* the message: Received line, then fd 0 byte for byte, summed into sum;
+ * synced later */
+static void write_message(int fd, const char *rcvd, size_t rlen, qsum_t *sum)
 {
   size_t len = rlen;
   memcpy(iospace, rcvd, rlen);
@@ -173,6 +180,7 @@ static void write_message(int fd, const char *rcvd, size_t rlen)
     ssize_t r;
     if (len == sizeof iospace) {
       if (write_all(fd, iospace, len) == -1) fail(QQ_WRITE);
+      qsum_add(sum, iospace, len);
       len = 0;
     }
     r = read_op(0, iospace + len, sizeof iospace - len);
@@ -181,23 +189,37 @@ static void write_message(int fd, const char *rcvd, size_t rlen)
     len += (size_t)r;
   }
   if (len && write_all(fd, iospace, len) == -1) fail(QQ_WRITE);
+  qsum_add(sum, iospace, len);
 }
 
 static ssize_t write_op(int fd, void *p, size_t n) { return buf_write_op(fd, p, n); }
 
+/* one envelope record, summed into env */
+static void put(buf_t *out, qsum_t *env, char letter, const char *s, size_t len)
+{
+  if (envelope_put(out, letter, s, len) == -1) fail(QQ_WRITE);
+  qsum_add(env, &letter, 1);
+  qsum_add(env, s, len);
+  qsum_add(env, "", 1);
+}
+
 /* the envelope: copied record by record from fd 1 into intd, so memory
- * stays the same whatever the number of recipients */
-static void write_envelope(int fd, unsigned long uid, unsigned long pid)
+ * stays the same whatever the number of recipients.  With a boot id
+ * (mess: the message's sum) it starts with 'b' and ends with the 'c'
+ * trailer of qsum.h.  Written, not synced. */
+static void write_envelope(int fd, unsigned long uid, unsigned long pid, const qsum_t *mess)
 {
   buf_t in = BUF_INIT(read_op, 1, envspace, sizeof envspace);
   buf_t out = BUF_INIT(write_op, fd, iospace, sizeof iospace);
   envelope_qq_t g = ENV_QQ_INIT;
+  qsum_t env = QSUM_INIT;
   sa_t rec = SA_INIT;
-  char num[FMT_ULONG];
+  char num[QSUM_TRAILER > FMT_ULONG ? QSUM_TRAILER : FMT_ULONG];
   size_t total = 0;
 
-  if (envelope_put(&out, 'u', num, fmt_ulong(num, uid)) == -1) fail(QQ_WRITE);
-  if (envelope_put(&out, 'p', num, fmt_ulong(num, pid)) == -1) fail(QQ_WRITE);
+  if (mess && envelope_put(&out, 'b', bootid, QSUM_BOOTID) == -1) fail(QQ_WRITE);
+  put(&out, &env, 'u', num, fmt_ulong(num, uid));
+  put(&out, &env, 'p', num, fmt_ulong(num, pid));
   for (;;) {
     int r = envelope_get(&in, &rec, ENV_REC_MAX);
     if (r == ENV_LONG) {
@@ -214,13 +236,14 @@ static void write_envelope(int fd, unsigned long uid, unsigned long pid)
     switch (envelope_qq_next(&g, rec.s, rec.len)) {
     case ENV_QQ_FROM:
     case ENV_QQ_TO:
-      if (envelope_put(&out, rec.s[0], rec.s + 1, rec.len - 1) == -1) fail(QQ_WRITE);
+      put(&out, &env, rec.s[0], rec.s + 1, rec.len - 1);
       break;
     case ENV_QQ_END:
       sa_free(&rec);
+      if (mess && envelope_put(&out, 'c', num,
+                               qsum_trailer(num, mess->len, qsum_end(mess), qsum_end(&env))) == -1)
+        fail(QQ_WRITE);
       if (buf_flush(&out) == -1) fail(QQ_WRITE);
-      if (fsync(fd) == -1) fail(QQ_WRITE);
-      if (close(fd) == -1) fail(QQ_WRITE);
       return;
     default:
       fail(QQ_FORMAT);
@@ -279,9 +302,11 @@ void qqwrite(uid_t uid, const char *how, int reply)
   unsigned long pid;
   time_t now;
   struct stat st;
-  struct bgsync messsync, dirsync;
+  struct bgsync messsync, dirsync, intdsync, todosync;
+  qsum_t mess = QSUM_INIT;
   sigset_t none;
   int fd = -1;
+  bool early;
 
   replyfd = reply;
   sigemptyset(&none);
@@ -297,6 +322,8 @@ void qqwrite(uid_t uid, const char *how, int reply)
    * this message, from the same number space, so that no two messages
    * queued at the same time have the same "qp" */
   pid = qp = (unsigned long)gettid();
+  if (!bootid_read) bootid_read = true, qsum_bootid(bootid);
+  early = bootid[0] != 0;
   now = time(0);
   rlen = received(rcvd, sizeof rcvd, pid, uid, how, now);
 
@@ -327,28 +354,37 @@ void qqwrite(uid_t uid, const char *how, int reply)
   if (unlink(pidfn) == -1) fail(QQ_PID);
   madepid = false;
 
-  write_message(fd, rcvd, rlen);
-  bgsync_start(&messsync, fd);
-  /* the message's directory entry must be durable before todo names it */
-  bgsync_start(&dirsync, open_dir(messfn, QQ_MESS));
+  write_message(fd, rcvd, rlen, &mess);
+  bgsync_start(&messsync, fd, true);
+  bgsync_start(&dirsync, open_dir(messfn, QQ_MESS), true);
 
   fd = open(intdfn, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (fd == -1) fail(QQ_INTD);
   madeintd = true;
-  write_envelope(fd, (unsigned long)uid, pid);
-  bgsync_end(&messsync);
-  bgsync_end(&dirsync);
+  write_envelope(fd, (unsigned long)uid, pid, early ? &mess : 0);
+  if (!early) {
+    /* the old order: everything the todo entry names is durable first */
+    bgsync_start(&intdsync, fd, false);
+    bgsync_end(&intdsync);
+    bgsync_end(&messsync);
+    bgsync_end(&dirsync);
+  }
 
   /* the commit point */
   if (link(intdfn, todofn) == -1) fail(QQ_TODO);
   madeintd = mademess = false;
 
-  /* Queued now, whatever follows.  If the todo entry cannot be made
-   * durable, say so: the injector will retry, and a possible duplicate is
+  /* Queued now, whatever follows, but not yet acknowledged.  If a sync
+   * fails, say so: the injector will retry, and a possible duplicate is
    * better than a message lost in a crash. */
-  fd = open_dir(todofn, QQ_WRITE);
-  if (fsync(fd) == -1) fail(QQ_WRITE);
-  close(fd);
+  if (early) bgsync_start(&intdsync, fd, true);
+  bgsync_start(&todosync, open_dir(todofn, QQ_WRITE), false);
+  bgsync_end(&todosync);
+  if (early) {
+    bgsync_end(&intdsync);
+    bgsync_end(&messsync);
+    bgsync_end(&dirsync);
+  }
   trigger_pull("lock/trigger");
   report_id((unsigned long)st.st_ino);
   alarm(0);

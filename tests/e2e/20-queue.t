@@ -12,6 +12,7 @@ U=qtqq
 UID_U=$(id -u $U)
 QQ=$Q/bin/qmail-queue
 D=$T/data
+F=$(dirname "$0")/fakes
 mkdir -p "$D"
 chmod 0755 "$D"
 split=$(head -n 1 "$(dirname "$0")/../../conf-split")
@@ -62,7 +63,9 @@ like "$rcvd" "^Received: \(qmail [0-9]+ invoked by uid $UID_U\); (Mon|Tue|Wed|Th
 ok cmp <(tail -n +2 "$m") "$D/msg"
 qpid=$(printf '%s\n' "$rcvd" | sed -E 's/^Received: \(qmail ([0-9]+) .*/\1/')
 printf 'u%s\0p%s\0Fa@b\0Tc@d\0Te@f\0' "$UID_U" "$qpid" >"$D/want"
-ok cmp "$td" "$D/want"
+# between this boot's id and the trailer (qsum.h): uid, pid, sender, recipients
+ok python3 "$F/envcore.py" "$td" "$m"
+ok cmp <(python3 "$F/envcore.py" "$td" "$m") "$D/want"
 
 # ---- qmail-qstat and qmail-qread on a message not yet preprocessed -------
 is "$("$Q/bin/qmail-qstat")" "messages in queue: 1
@@ -138,7 +141,7 @@ wipe
 mkenv "$D/env" "F${long}" "T${long}"
 is "$(qq $U "$D/msg" "$D/env")" 0 "addresses of exactly ADDR_MAX bytes: exit 0"
 qpid=$(head -n 1 "$(the_mess)" | sed -E 's/^Received: \(qmail ([0-9]+) .*/\1/')
-ok cmp "$(find "$Q/queue/todo" -type f)" <(printf 'u%s\0p%s\0F%s\0T%s\0' "$UID_U" "$qpid" "$long" "$long")
+ok cmp <(python3 "$F/envcore.py" "$(find "$Q/queue/todo" -type f)" "$(the_mess)") <(printf 'u%s\0p%s\0F%s\0T%s\0' "$UID_U" "$qpid" "$long" "$long")
 wipe
 mkenv "$D/env" F
 is "$(qq $U "$D/msg" "$D/env")" 0 "empty sender, no recipients: exit 0"
@@ -211,7 +214,8 @@ wipe
 set -- $(rss "$D/env100k")
 rc_big=$1 rss_big=$2
 is "$rc_small $rc_big" "0 0" "100 and 100000 recipients (12 MB of envelope): exit 0"
-is "$(tr -cd '\0' <"$(find "$Q/queue/todo" -type f)" | wc -c)" 100003 "100000 recipients all in the todo file"
+# b, u, p, F, 100000 T, c
+is "$(tr -cd '\0' <"$(find "$Q/queue/todo" -type f)" | wc -c)" 100005 "100000 recipients all in the todo file"
 t_diag "max RSS: 100 recipients ${rss_small} KiB, 100000 recipients ${rss_big} KiB"
 ok test $((rss_big - rss_small)) -lt 8192
 wipe
@@ -225,14 +229,20 @@ wipe
 rm -f "$D/envbig"
 
 # ---- fsync order (strace) ----------------------------------------------------------
-if command -v strace >/dev/null; then
-  mkenv "$D/env" Fa@b Tc@d
-  strace -u $U -f -qq -e trace=openat,link,linkat,fsync,fdatasync -o "$D/strace" \
-    sh -c '"$1" <"$2" 1<"$3"' sh "$QQ" "$D/msg" "$D/env"
-  # the calls on queue names, in order, with fsync(fd) turned into the name;
-  # a call that another thread interrupted ("<unfinished ...>", then
-  # "<... fsync resumed>") is put together where it ended
-  seq=$(awk '
+# the calls on queue names of one run (as "link X;" and "fsync X;"), in
+# order, with fsync(fd) turned into the name; a call that another thread
+# interrupted ("<unfinished ...>", then "<... fsync resumed>") is put
+# together where it ended.  $1 = noboot: with /dev/null as the boot id
+syncseq() {
+  local run=(strace -u $U -f -qq -e trace=openat,link,linkat,fsync,fdatasync -o "$D/strace"
+    sh -c '"$1" <"$2" 1<"$3"' sh "$QQ" "$D/msg" "$D/env")
+  if [ "${1:-}" = noboot ]; then
+    unshare -m --propagation private sh -c \
+      'mount --bind /dev/null /proc/sys/kernel/random/boot_id && exec "$@"' sh "${run[@]}"
+  else
+    "${run[@]}"
+  fi
+  awk '
     / <unfinished \.\.\.>$/ { l = $0; sub(/ <unfinished \.\.\.>$/, "", l); pend[$1] = l; next }
     /^[0-9]+ +<\.\.\. [a-z0-9_]+ resumed>/ { l = $0; sub(/^[0-9]+ +<\.\.\. [a-z0-9_]+ resumed>/, "", l); print pend[$1] l; next }
     { print }
@@ -240,19 +250,48 @@ if command -v strace >/dev/null; then
     /openat\(/ && / = [0-9]+$/ { split($0, a, "\""); fd = $NF; name[fd] = a[2]; next }
     /link(at)?\(/ { split($0, a, "\""); n = 0; for (i = 2; i in a; i += 2) last = a[i]; printf "link %s;", last; next }
     /fsync\(|fdatasync\(/ { match($0, /sync\([0-9]+/); fd = substr($0, RSTART + 5, RLENGTH - 5); printf "fsync %s;", name[fd] }
-  ')
+  ' | sed -E 's|pid/[0-9]+\.[0-9]+\.[1-9];|pid/P;|g'
+}
+# the ;-separated items of $1, sorted
+sorted() { printf '%s' "$1" | tr ';' '\n' | sort | tr '\n' ';'; }
+if command -v strace >/dev/null; then
+  mkenv "$D/env" Fa@b Tc@d
+  seq=$(syncseq)
   m=$(the_mess)
   id=${m##*/}
   n=$((id % split))
-  # the three syncs before the commit point run at once, in any order
+  # with a boot id: the todo link comes first, then four syncs at once
+  # (message and mess/N may have started before it; envelope and todo/N
+  # after), and only then the answer
   pre=${seq%%link todo/*}
-  post=${seq#"$pre"}
-  syncs=$(printf '%s' "${pre#"link mess/$n/$id;"}" | tr ';' '\n' | sed -E 's|^fsync pid/[0-9]+\.[0-9]+\.[1-9]$|fsync pid/P|' | sort | tr '\n' ';')
-  is "${pre%%;*};|$syncs|$post" "link mess/$n/$id;|fsync intd/$n/$id;fsync mess/$n;fsync pid/P;|link todo/$n/$id;fsync todo/$n;" \
-    "fsync order: message, envelope and mess dir (at once), then link to todo, then todo dir"
+  is "${pre%%;*};|$(sorted "${seq#"link mess/$n/$id;"}")" \
+    "link mess/$n/$id;|fsync intd/$n/$id;fsync mess/$n;fsync pid/P;fsync todo/$n;link todo/$n/$id;" \
+    "one round of syncs: message, envelope, mess dir, todo dir"
+  case $pre in
+    *intd/*|*todo/*) ok false "the syncs of envelope and todo dir come after the link: $seq" ;;
+    *) ok true "the syncs of envelope and todo dir come after the link" ;;
+  esac
+  ok python3 "$F/envcore.py" "$Q/queue/todo/$n/$id" "$m"
   wipe
+  # without one (no /proc to read it from): the old order, and no 'b' or 'c'
+  if unshare -m --propagation private true 2>/dev/null; then
+    seq=$(syncseq noboot)
+    m=$(the_mess)
+    id=${m##*/}
+    n=$((id % split))
+    pre=${seq%%link todo/*}
+    post=${seq#"$pre"}
+    is "${pre%%;*};|$(sorted "${pre#"link mess/$n/$id;"}")|$post" \
+      "link mess/$n/$id;|fsync intd/$n/$id;fsync mess/$n;fsync pid/P;|link todo/$n/$id;fsync todo/$n;" \
+      "no boot id: message, envelope and mess dir (at once), then link to todo, then todo dir"
+    qpid=$(head -n 1 "$m" | sed -E 's/^Received: \(qmail ([0-9]+) .*/\1/')
+    ok cmp "$Q/queue/todo/$n/$id" <(printf 'u%s\0p%s\0Fa@b\0Tc@d\0' "$UID_U" "$qpid")
+    wipe
+  else
+    t_skip 2 "no mount namespaces here (unshare -m)"
+  fi
 else
-  t_skip 1 "strace not installed (install/deps should add it)"
+  t_skip 5 "strace not installed (install/deps should add it)"
 fi
 
 # ---- qmail-clean ----------------------------------------------------------------------

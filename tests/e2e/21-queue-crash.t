@@ -89,6 +89,12 @@ for n in os.listdir(os.path.join(queue, "todo")):
             errors.append("todo %s: last record has no NUL" % name)
             continue
         recs = recs[:-1]
+        # this boot's id first and the trailer last (qsum.h); the trailer's
+        # sums are checked by qmail-send (tests/e2e/23-queue-torn.t)
+        if not recs[0].startswith(b"b") or not re.fullmatch(rb"c\d+\.[0-9a-f]{16}\.[0-9a-f]{16}", recs[-1]):
+            errors.append("todo %s: no boot id or no trailer" % name)
+            continue
+        recs = recs[1:-1]
         if len(recs) < 3 or not recs[0].startswith(b"u") or not recs[1].startswith(b"p"):
             errors.append("todo %s: no u/p records" % name)
             continue

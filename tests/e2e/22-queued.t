@@ -89,7 +89,7 @@ is "$(files | wc -l)" 3 "mess, intd and todo exist"
 like "$(head -n 1 "$m")" "^Received: \(qmail $pid invoked by uid $UID_U\); " \
   "Received names the caller's uid (from the socket) and the child's pid"
 is "$(tail -n +2 "$m")" "$(printf 'Subject: via qmail-queued\n\nbody')" "the message follows byte for byte"
-is "$(tr '\0' ' ' <"$Q/queue/todo/$((id % $(head -n 1 "$(dirname "$0")/../../conf-split")))/$id")" \
+is "$(python3 "$(dirname "$0")/fakes/envcore.py" "$Q/queue/todo/$((id % $(head -n 1 "$(dirname "$0")/../../conf-split")))/$id" "$m" | tr '\0' ' ')" \
   "u$UID_U p$pid Fa@b.test Tc@d.test " "the envelope: uid, pid, sender, recipient"
 wipe
 
