@@ -139,34 +139,82 @@ static size_t received(char *out, size_t size, unsigned long pid, uid_t uid,
  * boot id the old order is kept: message, envelope and mess/N synced,
  * then the link, then todo/N.)  If no thread can be had, the sync is done
  * in line.  fail() and the alarm end every thread with the process. */
-struct bgsync {
-  pthread_t t;
-  int fd;
-  int ok;      /* the fsync succeeded */
-  bool inline_; /* no thread: done already */
+/* The threads are kept for the life of the process (a qmail-queued
+ * worker queues up to 1000 messages), one per kind of sync, so that no
+ * sync costs a thread's creation: each waits for an fd, syncs it and says
+ * how that went.  Only one qqwrite runs at a time in a process. */
+enum { SYNC_MESS, SYNC_MESSDIR, SYNC_INTD, SYNCERS };
+static struct syncer {
+  pthread_mutex_t m;
+  pthread_cond_t c;
+  int fd, ok;
+  enum { S_IDLE, S_POSTED, S_DONE } state;
+  bool running;
+} syncers[SYNCERS] = {
+#define SYNCER_INIT {.m = PTHREAD_MUTEX_INITIALIZER, .c = PTHREAD_COND_INITIALIZER}
+    SYNCER_INIT, SYNCER_INIT, SYNCER_INIT,
+#undef SYNCER_INIT
 };
 
-static void *bgsync_run(void *arg)
+static void *syncer_run(void *arg)
 {
-  struct bgsync *b = arg;
-  b->ok = fsync(b->fd) == 0;
+  struct syncer *s = arg;
+  pthread_mutex_lock(&s->m);
+  for (;;) {
+    int fd, ok;
+    while (s->state != S_POSTED) pthread_cond_wait(&s->c, &s->m);
+    fd = s->fd;
+    pthread_mutex_unlock(&s->m);
+    ok = fsync(fd) == 0;
+    pthread_mutex_lock(&s->m);
+    s->ok = ok;
+    s->state = S_DONE;
+    pthread_cond_broadcast(&s->c);
+  }
   return 0;
 }
 
-/* thread: in a thread of its own if one can be had */
-static void bgsync_start(struct bgsync *b, int fd, bool thread)
+struct bgsync {
+  struct syncer *s; /* the thread doing it, or null: done already */
+  int fd;
+  int ok; /* the fsync succeeded */
+};
+
+/* slot: the syncer to hand fd to, or -1 to sync in line (also if the
+ * syncer's thread cannot be had) */
+static void bgsync_start(struct bgsync *b, int fd, int slot)
 {
+  struct syncer *s = slot >= 0 ? &syncers[slot] : 0;
   b->fd = fd;
-  b->ok = 0;
-  b->inline_ = !thread || thread_start(&b->t, 128 * 1024, bgsync_run, b) != 0;
-  if (b->inline_) bgsync_run(b);
+  b->s = 0;
+  if (s && !s->running) {
+    pthread_t t;
+    s->running = thread_start(&t, 64 * 1024, syncer_run, s) == 0 && pthread_detach(t) == 0;
+  }
+  if (s && s->running) {
+    pthread_mutex_lock(&s->m);
+    s->fd = fd;
+    s->state = S_POSTED;
+    pthread_cond_broadcast(&s->c);
+    pthread_mutex_unlock(&s->m);
+    b->s = s;
+    return;
+  }
+  b->ok = fsync(fd) == 0;
 }
 
 /* waits for the sync, then closes its fd; trouble with either is a write
  * error */
 static void bgsync_end(struct bgsync *b)
 {
-  if (!b->inline_ && pthread_join(b->t, 0) != 0) fail(QQ_BUG);
+  struct syncer *s = b->s;
+  if (s) {
+    pthread_mutex_lock(&s->m);
+    while (s->state != S_DONE) pthread_cond_wait(&s->c, &s->m);
+    b->ok = s->ok;
+    s->state = S_IDLE;
+    pthread_mutex_unlock(&s->m);
+  }
   if (!b->ok || close(b->fd) == -1) fail(QQ_WRITE);
 }
 
@@ -355,8 +403,8 @@ void qqwrite(uid_t uid, const char *how, int reply)
   madepid = false;
 
   write_message(fd, rcvd, rlen, &mess);
-  bgsync_start(&messsync, fd, true);
-  bgsync_start(&dirsync, open_dir(messfn, QQ_MESS), true);
+  bgsync_start(&messsync, fd, SYNC_MESS);
+  bgsync_start(&dirsync, open_dir(messfn, QQ_MESS), SYNC_MESSDIR);
 
   fd = open(intdfn, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (fd == -1) fail(QQ_INTD);
@@ -364,7 +412,7 @@ void qqwrite(uid_t uid, const char *how, int reply)
   write_envelope(fd, (unsigned long)uid, pid, early ? &mess : 0);
   if (!early) {
     /* the old order: everything the todo entry names is durable first */
-    bgsync_start(&intdsync, fd, false);
+    bgsync_start(&intdsync, fd, -1);
     bgsync_end(&intdsync);
     bgsync_end(&messsync);
     bgsync_end(&dirsync);
@@ -377,8 +425,8 @@ void qqwrite(uid_t uid, const char *how, int reply)
   /* Queued now, whatever follows, but not yet acknowledged.  If a sync
    * fails, say so: the injector will retry, and a possible duplicate is
    * better than a message lost in a crash. */
-  if (early) bgsync_start(&intdsync, fd, true);
-  bgsync_start(&todosync, open_dir(todofn, QQ_WRITE), false);
+  if (early) bgsync_start(&intdsync, fd, SYNC_INTD);
+  bgsync_start(&todosync, open_dir(todofn, QQ_WRITE), -1);
   bgsync_end(&todosync);
   if (early) {
     bgsync_end(&intdsync);
