@@ -1459,8 +1459,8 @@ int main(void)
   if (has_flat_entries("todo") || has_flat_entries("intd"))
     die_alert("cannot start: queue/todo or queue/intd holds entries of qmail's flat layout: run qmail-upq", false);
   queuefd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  qsum_bootid(bootid);
   if (queuefd == -1) die_alert("cannot start: unable to open the queue directory", true);
+  qsum_bootid(bootid); /* none: every entry with a boot id gets checked */
   trig = open("lock/trigger", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (trig == -1) die_alert("cannot start: unable to open lock/trigger", true);
   /* our own writer keeps poll() from reporting a hangup forever */

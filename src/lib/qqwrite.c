@@ -137,12 +137,14 @@ static size_t received(char *out, size_t size, unsigned long pid, uid_t uid,
  * The todo link comes before them: see qsum.h for why a system crash
  * cannot then deliver a message that was not all written.  (Without a
  * boot id the old order is kept: message, envelope and mess/N synced,
- * then the link, then todo/N.)  If no thread can be had, the sync is done
- * in line.  fail() and the alarm end every thread with the process. */
-/* The threads are kept for the life of the process (a qmail-queued
+ * then the link, then todo/N.)
+ *
+ * The threads are kept for the life of the process (a qmail-queued
  * worker queues up to 1000 messages), one per kind of sync, so that no
  * sync costs a thread's creation: each waits for an fd, syncs it and says
- * how that went.  Only one qqwrite runs at a time in a process. */
+ * how that went.  Only one qqwrite runs at a time in a process.  If no
+ * thread can be had, the sync is done in line.  fail() and the alarm end
+ * every thread with the process. */
 enum { SYNC_MESS, SYNC_MESSDIR, SYNC_INTD, SYNCERS };
 static struct syncer {
   pthread_mutex_t m;
@@ -370,7 +372,10 @@ void qqwrite(uid_t uid, const char *how, int reply)
    * this message, from the same number space, so that no two messages
    * queued at the same time have the same "qp" */
   pid = qp = (unsigned long)gettid();
-  if (!bootid_read) bootid_read = true, qsum_bootid(bootid);
+  if (!bootid_read) {
+    bootid_read = true;
+    qsum_bootid(bootid);
+  }
   early = bootid[0] != 0;
   now = time(0);
   rlen = received(rcvd, sizeof rcvd, pid, uid, how, now);
