@@ -19,10 +19,10 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
 #include "die.h"
+#include "proc.h"
 
 const char *PROG = "checkpassword";
 
@@ -165,7 +165,7 @@ int main(int argc, char **argv)
   if (geteuid() != 0) die_(111, 0, "must run as root", (const char *)0);
   /* no core file or ptrace while the password and the hash are in memory
    * (exec gives the program a fresh setting) */
-  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1) die_sys(111, "unable to turn core dumps off");
+  if (proc_private() == -1) die_sys(111, "unable to turn core dumps off");
 
   n = readinput();
   /* name\0password\0 must be there; the timestamp (and anything after it,

@@ -641,6 +641,11 @@ int main(int argc, char **argv)
   }
   sig_ignore(SIGPIPE);
   remoteip = envdef("TCPREMOTEIP", "unknown");
+  if (proc_private() == -1) {
+    logs("unable to keep other processes out of the session");
+    out("421 4.3.0 unable to start the session (#4.3.0)\r\n");
+    leave(1);
+  }
   setup();
   logs("connect host ", remotehost, relayclient ? " relayclient" : "");
   greet("220 ");

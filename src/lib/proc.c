@@ -80,6 +80,11 @@ int selfpipe_read(void)
 
 const char *env_get(const char *name) { return getenv(name); }
 
+int proc_private(void)
+{
+  return prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1 ? -1 : 0;
+}
+
 void proc_name(const char *name)
 {
   /* cosmetic: a failure changes nothing else */

@@ -113,6 +113,10 @@ void qms_setup(policy_t *pol, bool ctl_databytes)
   qms_remoteinfo = env_get("TCPREMOTEINFO");
   qms_localip = envdef("TCPLOCALIP", "unknown");
   qms_localhost = envdef("TCPLOCALHOST", qms_localip);
+  if (proc_private() == -1) {
+    qms_logalways("unable to keep other processes out of the session");
+    _exit(111);
+  }
   if (chdir(auto_qmail) == -1 || control_init() == -1 ||
       control_readint(&qms_timeout, "timeoutsmtpd") == -1 ||
       (ctl_databytes && control_readint(&qms_databytes, "databytes") == -1))

@@ -77,6 +77,15 @@ like "$log" "rblsmtpd: 127\.0\.0\.4" "rblsmtpd logged its block"
 nok grep -q 'ERROR: AddressSanitizer\|runtime error' "$T/tcpserver.log"
 [ -e /tmp/pwned ] && _t_result 1 "shellshock sender created /tmp/pwned" || _t_result 0 "no /tmp/pwned"
 
+# a session is private: another process of qmaild (a session somebody
+# subverted) can neither read its /proc files nor ptrace it
+hold_session 127.0.0.1 "$port"
+holder=$!
+session() { pgrep -n -u "$qd" -x qmail-smtpd; }
+ok wait_for 10 session
+ok wait_for 10 proc_private "$(session)" "$qd" "$nf"
+kill $holder 2>/dev/null
+
 # sendmail -bs speaks SMTP on stdin through qmail-smtpd
 before=$(maildir_count "$H/Maildir")
 out=$(printf 'HELO local\r\nMAIL FROM:<root@s.test>\r\nRCPT TO:<%s@s.test>\r\nDATA\r\nSubject: bs\r\n\r\nhi\r\n.\r\nQUIT\r\n' "$U" |

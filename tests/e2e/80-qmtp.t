@@ -85,6 +85,18 @@ like "$(cat "$T/qmqpd.log")" "refused rcpt <u\?v@a\.test>: NUL in address" "qmqp
 like "$(cat "$T/qmqpd.log")" "refused rcpt <u{200}\.\.\.>: address of 1000 bytes or more" "qmqpd -v logs a recipient refused for length"
 nok grep -q 'ERROR: AddressSanitizer\|runtime error' "$T/qmtpd.log" "$T/qmqpd.log"
 
+# sessions are private, as qmail-smtpd's (70-smtpd.t): half a netstring
+# keeps the server reading
+for prog in qmtpd:127.0.0.1:$port qmqpd:$qip.1:628; do
+  IFS=: read -r name ip p <<<"$prog"
+  hold_session "$ip" "$p" 10:
+  holder=$!
+  session() { pgrep -n -u "$qd" -x "qmail-$name"; }
+  ok wait_for 10 session
+  ok wait_for 10 proc_private "$(session)" "$qd" "$nf"
+  kill $holder 2>/dev/null
+done
+
 # ---- qmail-qmqpc: a null client (instance b, never started) ----------
 inst_new b || { echo "Bail out! inst_new b"; exit 1; }
 B=$Q

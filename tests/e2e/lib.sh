@@ -213,6 +213,24 @@ as_user() {
     env HOME="$h" USER="$u" LOGNAME="$u" "$@"
 }
 
+# proc_private PID UID GID: PID made itself private (proc_private(): not
+# dumpable, so its /proc files belong to root) and a process of UID:GID,
+# a session somebody subverted, cannot read its environment
+proc_private() {
+  [ "$(stat -c %u "/proc/$1/environ" 2>/dev/null)" = 0 ] || return 1
+  ! setpriv --reuid="$2" --regid="$3" --clear-groups cat "/proc/$1/environ" >/dev/null 2>&1
+}
+
+# hold_session IP PORT [PREFIX]: in the background, a client that
+# connects, sends PREFIX (none by default) and waits 30 s; the caller
+# kills $!
+hold_session() {
+  python3 -c 'import socket, sys, time
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])))
+s.sendall(sys.argv[3].encode())
+time.sleep(30)' "$1" "$2" "${3:-}" &
+}
+
 # ---- instances -----------------------------------------------------------
 
 # re-runs install/instance on $Q (as inst_new did, without changing me etc.)
