@@ -181,6 +181,7 @@ typedef struct job {
   size_t *offs;     /* offsets of the T records in data */
   size_t nrec, nextrec, outstanding;
   bool anyz;
+  bool gone;        /* the channel file is removed already (mark_done) */
 } job_t;
 
 typedef struct {
@@ -494,19 +495,21 @@ static int read_info(unsigned long id, sa_t *sender, time_t *birth)
 {
   static sa_t x = SA_INIT;
   struct stat st;
-  int fd, r;
+  int fd;
   if (!qname(&fn2, "info", id)) return -1;
   fd = open(fn2.s, O_RDONLY | O_CLOEXEC);
   if (fd == -1) {
     if (errno == ENOENT) return 0;
     goto bad;
   }
-  if (fstat(fd, &st) == -1) { close(fd); goto bad; }
+  if (fstat(fd, &st) == -1 || read_fd(fd, &x, QUEUE_ADDR_MAX * 4 + 64) == -1) {
+    int e = errno;
+    close(fd);
+    errno = e;
+    goto bad;
+  }
   *birth = st.st_mtime;
   close(fd);
-  r = read_file(fn2.s, &x, QUEUE_ADDR_MAX * 4 + 64);
-  if (r == 0) return 0;
-  if (r == -1) goto bad;
   if (!x.len || x.s[0] != 'F' || !memchr(x.s, 0, x.len)) {
     log_s("warning: ");
     log_s(fn2.s);
@@ -564,6 +567,13 @@ static void mark_done(int c, job_t *j, size_t rec)
    * delivery: a crash in between must not lose it */
   log_flush();
   if (!qname(&fn1, chname[c], j->id)) goto bad;
+  /* the job's last delivery, none deferred: the file goes instead of
+   * being marked (job_finish would remove it next); if it cannot go,
+   * the mark is made */
+  if (!j->outstanding && j->nextrec == j->nrec && !j->anyz && unlink(fn1.s) == 0) {
+    j->gone = true;
+    return;
+  }
   fd = open(fn1.s, O_WRONLY | O_CLOEXEC);
   if (fd == -1) goto bad;
   if (pwrite(fd, "D", 1, (off_t)rec) != 1) { close(fd); goto bad; }
@@ -595,7 +605,7 @@ static void job_finish(int c, job_t *j)
       log_fail("warning: unable to utime ", fn1.s);
     }
     xpush(&ch[c].heap, j->id, next);
-  } else if (unlink(fn1.s) == -1 && errno != ENOENT) {
+  } else if (!j->gone && unlink(fn1.s) == -1 && errno != ENOENT) {
     log_s("warning: unable to unlink ");
     log_s(fn1.s);
     log_sys();
@@ -945,6 +955,29 @@ static bool wf_open(wfile_t *w, const char *dir, unsigned long id)
   return true;
 }
 
+/* info/id for preprocessing.  An earlier pass that a crash cut short may
+ * have left info, local, remote and bounce files of id.  info is made
+ * before the others and removed after them (complete), so they can be
+ * there only when info is: only then are they removed first. */
+static bool info_open(wfile_t *w, unsigned long id)
+{
+  if (!qname(&fn2, "info", id)) return false;
+  w->fd = open_excl(fn2.s, 0600);
+  if (w->fd != -1) {
+    buf_init(&w->b, buf_write_op, w->fd, w->space, sizeof w->space);
+    return true;
+  }
+  if (errno != EEXIST) {
+    log_fail("warning: unable to create ", fn2.s);
+    return false;
+  }
+  unlink_quiet("local", id);
+  unlink_quiet("remote", id);
+  unlink_quiet("bounce", id);
+  unlink_quiet("info", id);
+  return wf_open(w, "info", id);
+}
+
 static bool wf_close(wfile_t *w, const char *dir, unsigned long id)
 {
   bool ok = true;
@@ -1076,12 +1109,7 @@ static int preprocess(unsigned long id)
   case 1: close(fd); return -2;
   case -1: close(fd); return 0;
   }
-  /* a crash may have left any of these from an earlier pass */
-  unlink_quiet("info", id);
-  unlink_quiet("local", id);
-  unlink_quiet("remote", id);
-  unlink_quiet("bounce", id);
-  if (!wf_open(&info, "info", id)) { close(fd); return 0; }
+  if (!info_open(&info, id)) { close(fd); return 0; }
   log_s("new msg ");
   log_u(id);
   log_s("\n");

@@ -134,25 +134,33 @@ int lock_ex(int fd)
 int lock_exnb(int fd) { return flock(fd, LOCK_EX | LOCK_NB); }
 int lock_un(int fd) { return flock(fd, LOCK_UN); }
 
+int read_fd(int fd, sa_t *out, size_t max)
+{
+  out->len = 0;
+  for (;;) {
+    ssize_t r;
+    if (!sa_readyplus(out, 4096)) return -1;
+    r = read(fd, out->s + out->len, out->a - out->len);
+    if (r == -1) { if (errno == EINTR) continue; return -1; }
+    if (r == 0) return 0;
+    out->len += (size_t)r;
+    if (out->len > max) { errno = E2BIG; return -1; }
+  }
+}
+
 int read_file(const char *path, sa_t *out, size_t max)
 {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   out->len = 0;
   if (fd == -1) return errno == ENOENT ? 0 : -1;
-  for (;;) {
-    ssize_t r;
-    if (!sa_readyplus(out, 4096)) goto fail;
-    r = read(fd, out->s + out->len, out->a - out->len);
-    if (r == -1) { if (errno == EINTR) continue; goto fail; }
-    if (r == 0) break;
-    out->len += (size_t)r;
-    if (out->len > max) { errno = E2BIG; goto fail; }
+  if (read_fd(fd, out, max) == -1) {
+    int e = errno;
+    close(fd);
+    errno = e;
+    return -1;
   }
   close(fd);
   return 1;
-fail:
-  { int e = errno; close(fd); errno = e; }
-  return -1;
 }
 
 typedef union {

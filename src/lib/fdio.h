@@ -46,5 +46,7 @@ int lock_un(int fd);
 /* whole file into out, at most max bytes (more: -1 E2BIG).
  * 1 read, 0 file does not exist, -1 error */
 int read_file(const char *path, sa_t *out, size_t max);
+/* the rest of fd into out, as read_file: 0 at its end, -1 error */
+int read_fd(int fd, sa_t *out, size_t max);
 
 #endif

@@ -165,6 +165,31 @@ ok svc -u "$Q/supervise/qmail-send"
 ok wait_for 15 eval '[ "$(maildir_count "$HA/Maildir")" -gt '"$na"' ]'
 ok inst_stop
 
+# ---- a preprocessing pass that a crash cut short ------------------------------
+# it left info, local, remote and bounce files of the message, naming other
+# recipients: they go, and the message goes to its own recipient only
+na=$(maildir_count "$HA/Maildir") nb=$(maildir_count "$HB/Maildir")
+printf 'Subject: cut short\n\nleftovers\n' | qq $A "$A@$ME" "$A@$ME"
+t=$(find "$Q/queue/todo" -type f | head -n 1)
+id=${t##*/} n=$((${t##*/} % 23))
+printf 'Fstale@elsewhere.test\0' >"$Q/queue/info/$n/$id"
+printf 'Tqtbob@%s\0' "$ME" >"$Q/queue/local/$n/$id"
+printf 'Tsomeone@elsewhere.test\0' >"$Q/queue/remote/$n/$id"
+printf '<someone@elsewhere.test>:\nstale\n\n' >"$Q/queue/bounce/$id"
+chown "$(stat -c %U:%G "$Q/queue/info/$n")" "$Q/queue/info/$n/$id" "$Q/queue/local/$n/$id" \
+  "$Q/queue/remote/$n/$id" "$Q/queue/bounce/$id"
+lines=$(inst_log | wc -l)
+ok svc -u "$Q/supervise/qmail-send"
+ok wait_for 15 eval '[ "$(maildir_count "$HA/Maildir")" -gt '"$na"' ]'
+ok wait_for 10 eval 'inst_log | tail -n +'"$((lines + 1))"' | grep -q "end msg $id"'
+log=$(inst_log | tail -n +$((lines + 1)))
+like "$log" "starting delivery [0-9]+: msg $id to local $A@$ME" "after a cut-short pass: delivered to its recipient"
+nok grep -q "msg $id to remote\|msg $id to local qtbob\|bounce msg $id" <<<"$log"
+is "$(maildir_count "$HB/Maildir")" "$nb" "the leftover local file's recipient got nothing"
+is "$(maildir_count "$HA/Maildir")" "$((na + 1))" "and the sender no bounce"
+is "$(find "$Q/queue" -path '*/'"$id" -type f | wc -l)" 0 "no file of the message is left"
+ok inst_stop
+
 # ---- fake spawners: mangled reports, restart keeps the schedule, bounce retry ---
 F=$(dirname "$0")/fakes
 FH=$T/fh

@@ -127,6 +127,22 @@ static void test_read_file(void)
   OK(read_file(P("big"), &x, 4096) == -1 && errno == E2BIG, "read_file big with small max: E2BIG");
   errno = 0;
   OK(read_file(P("d"), &x, 100) == -1 && errno == EISDIR, "read_file on a directory: EISDIR");
+  {
+    /* read_fd: from where the descriptor stands, to its end */
+    int fd = open(P("ten"), O_RDONLY);
+    char c;
+    OK(fd != -1 && read(fd, &c, 1) == 1, "read_fd: a byte read first");
+    sa_copys(&x, "old");
+    OK(read_fd(fd, &x, 9) == 0 && x.len == 9 && memcmp(x.s, "123456789", 9) == 0,
+       "read_fd: the rest, exactly max");
+    OK(read_fd(fd, &x, 9) == 0 && x.len == 0, "read_fd at the end: empty");
+    OK(lseek(fd, 0, SEEK_SET) == 0, "read_fd: rewound");
+    errno = 0;
+    OK(read_fd(fd, &x, 9) == -1 && errno == E2BIG, "read_fd over max: E2BIG");
+    close(fd);
+    errno = 0;
+    OK(read_fd(fd, &x, 9) == -1 && errno == EBADF, "read_fd closed: EBADF");
+  }
   sa_free(&x);
 }
 
