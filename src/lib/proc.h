@@ -8,11 +8,6 @@
 #include <sys/types.h>
 
 void sig_catch(int sig, void (*handler)(int));
-/* no core dump, and no ptrace or /proc/PID/mem, environ or fd by other
- * processes of our uid (root excepted), until the next exec: the network
- * servers run every client's session as one shared uid, and a session
- * somebody subverted must not read or steer the others.  0, or -1 */
-int proc_private(void);
 void sig_ignore(int sig);
 void sig_default(int sig);
 void sig_block(int sig);
@@ -34,6 +29,11 @@ int selfpipe_read(void);
 
 const char *env_get(const char *name);
 
+/* no core dump, and no ptrace or /proc/PID/mem, environ or fd by other
+ * processes of our uid (root excepted), until the next exec: the network
+ * servers run every client's session as one shared uid, and a session
+ * somebody subverted must not read or steer the others.  0, or -1 */
+int proc_private(void);
 /* names this process for ps -e, top and pgrep (its comm, at most 15
  * characters): a forked child that runs another program's code without
  * an exec shows as that program, e.g. qmail-local */
