@@ -16,6 +16,7 @@
 #include <poll.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -623,6 +624,8 @@ static bool job_active(int c, unsigned long id)
   return false;
 }
 
+static bool chan_shrink(int c, unsigned long id);
+
 /* loads the due message id on channel c; returns the job or null */
 static job_t *job_open(int c, unsigned long id)
 {
@@ -638,6 +641,10 @@ static job_t *job_open(int c, unsigned long id)
   j->started = now;
   if (!qname(&fn1, chname[c], id)) goto later;
   r = read_file(fn1.s, &j->data, CHANFILE_MAX);
+  if (r == -1 && errno == E2BIG && chan_shrink(c, id)) {
+    if (!qname(&fn1, chname[c], id)) goto later;
+    r = read_file(fn1.s, &j->data, CHANFILE_MAX);
+  }
   if (r == 0) { job_free(j); return 0; } /* gone: nothing to deliver */
   if (r == -1) {
     if (errno == ENOMEM) { nomem(); goto later; }
@@ -792,6 +799,28 @@ static int bounce_fit(int fd, sa_t *para, const char *addr)
   return bounce_paragraph(para, addr, note, sizeof note - 3);
 }
 
+/* para, about addr, onto the end of bounce/id as bounce_fit allows;
+ * with sync, fsynced too.  false on trouble (logged) */
+static bool bounce_append(unsigned long id, sa_t *para, const char *addr, bool sync)
+{
+  int fd;
+  if (!qname(&fn1, "bounce", id)) return false;
+  /* read too: bounce_fit looks at the file's end */
+  fd = open(fn1.s, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  if (fd != -1 && bounce_fit(fd, para, addr) == -1) {
+    nomem();
+    close(fd);
+    return false;
+  }
+  if (fd == -1 || write_all(fd, para->s, para->len) == -1 || (sync && fsync(fd) == -1)) {
+    log_fail("alert: unable to append to ", fn1.s);
+    if (fd != -1) close(fd);
+    return false;
+  }
+  close(fd);
+  return true;
+}
+
 static const char giveup[] =
     "\nGiving up on this address: the message has been in the queue longer than queuelifetime "
     "allows.\n";
@@ -847,7 +876,6 @@ static void report(int c, unsigned s, char *rep, size_t len)
     log_s("\n");
     /* the archive copy never bounces to the sender */
     if (!is_archive(c, addr)) {
-      int fd;
       para.len = 0;
       if ((c == LOCAL ? rewrite_unprepend(&cf.rw, addr, &orig) : (sa_copys(&orig, addr) ? 0 : -1)) == -1 ||
           bounce_paragraph(&para, orig.s, rep + 1, len - 1) == -1) {
@@ -855,22 +883,10 @@ static void report(int c, unsigned s, char *rep, size_t len)
         j->anyz = true;
         break;
       }
-      if (!qname(&fn1, "bounce", j->id)) { j->anyz = true; break; }
-      /* read too: bounce_fit looks at the file's end */
-      fd = open(fn1.s, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-      if (fd != -1 && bounce_fit(fd, &para, orig.s) == -1) {
-        nomem();
-        close(fd);
+      if (!bounce_append(j->id, &para, orig.s, false)) {
         j->anyz = true;
         break;
       }
-      if (fd == -1 || write_all(fd, para.s, para.len) == -1) {
-        log_fail("alert: unable to append to ", fn1.s);
-        if (fd != -1) close(fd);
-        j->anyz = true;
-        break;
-      }
-      close(fd);
     }
     mark_done(c, j, sl->rec);
     break;
@@ -996,15 +1012,14 @@ static bool wf_close(wfile_t *w, const char *dir, unsigned long id)
   return ok;
 }
 
-/* bounce/id for the recipients preprocess left out: one paragraph, for
- * the first of them, with the count (a paragraph each could be as big as
- * the list).  false on trouble (logged). */
+/* onto bounce/id, for the recipients left out of a local or remote file
+ * (preprocess, chan_shrink): one paragraph, for the first of them, with
+ * the count (a paragraph each could be as big as the list).  false on
+ * trouble (logged). */
 static bool skip_bounce(unsigned long id, const char *first, unsigned long n)
 {
   static sa_t text = SA_INIT, para = SA_INIT;
-  wfile_t b;
   char num[FMT_ULONG];
-  bool ok;
   log_s("warning: msg ");
   log_u(id);
   log_s(": ");
@@ -1022,10 +1037,97 @@ static bool skip_bounce(unsigned long id, const char *first, unsigned long n)
     nomem();
     return false;
   }
-  b.fd = -1;
-  if (!wf_open(&b, "bounce", id)) return false;
-  ok = buf_put(&b.b, para.s, para.len) != -1;
-  return wf_close(&b, "bounce", id) && ok;
+  return bounce_append(id, &para, first, true);
+}
+
+/* A local or remote file too big to load whole (CHANFILE_MAX) comes only
+ * from a queue taken over from elsewhere: preprocessing never writes
+ * one.  It is written anew, without its done records and with the
+ * pending recipients that fit; those beyond get one bounce paragraph
+ * (skip_bounce), made durable before the new file replaces the old.  A
+ * crash in between repeats the paragraph, never loses a recipient.
+ * true when replaced (logged), false on trouble (logged). */
+static bool chan_shrink(int c, unsigned long id)
+{
+  static sa_t fn = SA_INIT, tmp = SA_INIT, rec = SA_INIT, skip1 = SA_INIT;
+  char ispace[4096];
+  wfile_t out;
+  buf_t in;
+  unsigned long kept = 0, skipped = 0;
+  size_t size = 0;
+  int fd, r;
+  /* qname counts its NUL in len */
+  if (!qname(&fn, chname[c], id) || !sa_copyb(&tmp, fn.s, fn.len - 1) || !sa_cats(&tmp, ".new") ||
+      !sa_0(&tmp)) {
+    nomem();
+    return false;
+  }
+  fd = open_read(fn.s);
+  if (fd == -1) {
+    log_fail("warning: unable to open ", fn.s);
+    return false;
+  }
+  ndelay_off(fd);
+  /* a leftover of a shrink that a crash cut short goes too */
+  out.fd = open(tmp.s, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (out.fd == -1) {
+    log_fail("warning: unable to create ", tmp.s);
+    close(fd);
+    return false;
+  }
+  buf_init(&out.b, buf_write_op, out.fd, out.space, sizeof out.space);
+  buf_init(&in, buf_read_op, fd, ispace, sizeof ispace);
+  while ((r = envelope_get(&in, &rec, ENV_REC_MAX)) == 1) {
+    if (!rec.len || rec.s[0] != 'T') continue; /* done, or unknown: job_open skips them too */
+    if (rec.len + 1 > CHANFILE_MAX - size) {
+      /* the bounce names the address the sender used, as report's do */
+      if (!skipped++ && (c == LOCAL ? rewrite_unprepend(&cf.rw, rec.s + 1, &skip1)
+                                    : (sa_copys(&skip1, rec.s + 1) ? 0 : -1)) == -1) {
+        nomem();
+        goto fail;
+      }
+      continue;
+    }
+    size += rec.len + 1;
+    kept++;
+    if (envelope_put(&out.b, 'T', rec.s + 1, rec.len - 1) == -1) goto fail_write;
+  }
+  if (r == ENV_ERR) {
+    log_fail("warning: unable to read ", fn.s);
+    goto fail;
+  }
+  if (r == ENV_LONG) {
+    log_s("warning: ");
+    log_s(fn.s);
+    log_s(" is too big to load and holds a record too long for an address\n");
+    goto fail;
+  }
+  /* a record cut short at the end is left out, as job_open would */
+  close(fd);
+  fd = -1;
+  if (buf_flush(&out.b) == -1 || fsync(out.fd) == -1) goto fail_write;
+  if (close(out.fd) == -1) { out.fd = -1; goto fail_write; }
+  out.fd = -1;
+  if (skipped && !skip_bounce(id, skip1.s, skipped)) goto fail;
+  if (rename(tmp.s, fn.s) == -1) {
+    log_fail("warning: unable to rename ", tmp.s);
+    goto fail;
+  }
+  log_s("warning: msg ");
+  log_u(id);
+  log_s(": ");
+  log_s(fn.s);
+  log_s(" was too big to load: rewritten with its ");
+  log_u(kept);
+  log_s(" pending recipients\n");
+  return true;
+fail_write:
+  log_fail("warning: trouble writing to ", tmp.s);
+fail:
+  if (fd != -1) close(fd);
+  if (out.fd != -1) close(out.fd);
+  (void)unlink(tmp.s);
+  return false;
 }
 
 static char bootid[QSUM_BOOTID + 1]; /* this system's ("" if unknown) */

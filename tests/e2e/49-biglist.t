@@ -52,4 +52,42 @@ printf '<u%s@v.test>:\nThis message has more recipients than one queue file can 
 ok cmp "$D/bounce" "$Q/queue/bounce/$id"
 unreadable() { inst_log | grep -q "unable to read"; }
 nok unreadable
+
+# ---- a local file over 64 MB, as a queue taken over from elsewhere can
+# hold one: qmail-send writes it anew without its done records, keeps the
+# pending recipients that fit and bounces the rest in one paragraph.
+# Before, it was retried every two minutes for good.
+ok inst_stop
+user_new bl
+python3 - "$lf" "$D" <<'PY'
+import sys
+lf, d = sys.argv[1], sys.argv[2]
+cap, rec = 64 << 20, b"Tqtbl@b.test\0"
+n = cap // len(rec) + 1000          # pending: 1000 more than fit
+with open(lf, "wb") as f:
+    f.write(b"Dqtbl@b.test\0" * 100000)  # done: these go
+    f.write(rec * n)
+with open(d + "/want2", "w") as f:
+    k = cap // len(rec)
+    print(k * len(rec), n - k, file=f)
+PY
+read -r size2 skipped2 <"$D/want2"
+cp "$Q/queue/bounce/$id" "$D/bounce2"
+printf '<qtbl@b.test>:\nThis message has more recipients than one queue file can hold once their addresses are rewritten (64 MB). This address and %s more later in the list were not tried. Send the message in smaller parts. (#5.5.3)\n\n' \
+  "$((skipped2 - 1))" >>"$D/bounce2"
+echo 1 >"$Q/control/concurrencylocal"
+lines=$(inst_log | wc -l)
+ok svc -u "$Q/supervise/qmail-send"
+shrunk() { inst_log | tail -n +$((lines + 1)) | grep -q "was too big to load"; }
+ok wait_for 120 shrunk
+ok inst_stop
+log=$(inst_log | tail -n +$((lines + 1)))
+like "$log" "warning: msg $id: $skipped2 recipients left out: the list is too long for one queue file" \
+  "an oversized local file: the log counts the recipients left out"
+like "$log" "warning: msg $id: local/[0-9]+/$id was too big to load: rewritten with its $((size2 / 13)) pending recipients" \
+  "and says it rewrote the file"
+is "$(stat -c %s "$lf")" "$size2" "the done records went, the pending ones that fit stayed"
+ok cmp "$D/bounce2" "$Q/queue/bounce/$id"
+like "$log" "starting delivery [0-9]+: msg $id to local qtbl@b.test" "deliveries go on from the new file"
+is "$(find "$Q/queue/local" -name '*.new' | wc -l)" 0 "no temporary file is left"
 t_done
