@@ -641,8 +641,8 @@ static job_t *job_open(int c, unsigned long id)
   j->started = now;
   if (!qname(&fn1, chname[c], id)) goto later;
   r = read_file(fn1.s, &j->data, CHANFILE_MAX);
-  if (r == -1 && errno == E2BIG && chan_shrink(c, id)) {
-    if (!qname(&fn1, chname[c], id)) goto later;
+  if (r == -1 && errno == E2BIG) { /* chan_shrink logs its trouble */
+    if (!chan_shrink(c, id) || !qname(&fn1, chname[c], id)) goto later;
     r = read_file(fn1.s, &j->data, CHANFILE_MAX);
   }
   if (r == 0) { job_free(j); return 0; } /* gone: nothing to deliver */
