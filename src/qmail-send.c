@@ -959,16 +959,21 @@ typedef struct {
   char space[2048];
 } wfile_t;
 
+/* a new file dir/id: 1 made, 0 out of memory (noted), -1 errno */
+static int wf_try(wfile_t *w, const char *dir, unsigned long id)
+{
+  if (!qname(&fn2, dir, id)) return 0;
+  w->fd = open_excl(fn2.s, 0600);
+  if (w->fd == -1) return -1;
+  buf_init(&w->b, buf_write_op, w->fd, w->space, sizeof w->space);
+  return 1;
+}
+
 static bool wf_open(wfile_t *w, const char *dir, unsigned long id)
 {
-  if (!qname(&fn2, dir, id)) return false;
-  w->fd = open_excl(fn2.s, 0600);
-  if (w->fd == -1) {
-    log_fail("warning: unable to create ", fn2.s);
-    return false;
-  }
-  buf_init(&w->b, buf_write_op, w->fd, w->space, sizeof w->space);
-  return true;
+  int r = wf_try(w, dir, id);
+  if (r == -1) log_fail("warning: unable to create ", fn2.s);
+  return r == 1;
 }
 
 /* info/id for preprocessing.  An earlier pass that a crash cut short may
@@ -977,12 +982,8 @@ static bool wf_open(wfile_t *w, const char *dir, unsigned long id)
  * there only when info is: only then are they removed first. */
 static bool info_open(wfile_t *w, unsigned long id)
 {
-  if (!qname(&fn2, "info", id)) return false;
-  w->fd = open_excl(fn2.s, 0600);
-  if (w->fd != -1) {
-    buf_init(&w->b, buf_write_op, w->fd, w->space, sizeof w->space);
-    return true;
-  }
+  int r = wf_try(w, "info", id);
+  if (r != -1) return r == 1;
   if (errno != EEXIST) {
     log_fail("warning: unable to create ", fn2.s);
     return false;

@@ -79,12 +79,7 @@ nok grep -q 'ERROR: AddressSanitizer\|runtime error' "$T/tcpserver.log"
 
 # a session is private: another process of qmaild (a session somebody
 # subverted) can neither read its /proc files nor ptrace it
-hold_session 127.0.0.1 "$port"
-holder=$!
-session() { pgrep -n -u "$qd" -x qmail-smtpd; }
-ok wait_for 10 session
-ok wait_for 10 proc_private "$(session)" "$qd" "$nf"
-kill $holder 2>/dev/null
+ok session_private qmail-smtpd 127.0.0.1 "$port" "$qd" "$nf"
 
 # sendmail -bs speaks SMTP on stdin through qmail-smtpd
 before=$(maildir_count "$H/Maildir")

@@ -87,15 +87,8 @@ nok grep -q 'ERROR: AddressSanitizer\|runtime error' "$T/qmtpd.log" "$T/qmqpd.lo
 
 # sessions are private, as qmail-smtpd's (70-smtpd.t): half a netstring
 # keeps the server reading
-for prog in qmtpd:127.0.0.1:$port qmqpd:$qip.1:628; do
-  IFS=: read -r name ip p <<<"$prog"
-  hold_session "$ip" "$p" 10:
-  holder=$!
-  session() { pgrep -n -u "$qd" -x "qmail-$name"; }
-  ok wait_for 10 session
-  ok wait_for 10 proc_private "$(session)" "$qd" "$nf"
-  kill $holder 2>/dev/null
-done
+ok session_private qmail-qmtpd 127.0.0.1 "$port" "$qd" "$nf" 10:
+ok session_private qmail-qmqpd "$qip.1" 628 "$qd" "$nf" 10:
 
 # ---- qmail-qmqpc: a null client (instance b, never started) ----------
 inst_new b || { echo "Bail out! inst_new b"; exit 1; }

@@ -213,22 +213,27 @@ as_user() {
     env HOME="$h" USER="$u" LOGNAME="$u" "$@"
 }
 
-# proc_private PID UID GID: PID made itself private (proc_private(): not
-# dumpable, so its /proc files belong to root) and a process of UID:GID,
-# a session somebody subverted, cannot read its environment
-proc_private() {
-  [ "$(stat -c %u "/proc/$1/environ" 2>/dev/null)" = 0 ] || return 1
-  ! setpriv --reuid="$2" --regid="$3" --clear-groups cat "/proc/$1/environ" >/dev/null 2>&1
-}
-
-# hold_session IP PORT [PREFIX]: in the background, a client that
-# connects, sends PREFIX (none by default) and waits 30 s; the caller
-# kills $!
-hold_session() {
+# session_private PROG IP PORT UID GID [PREFIX]: a client connects to
+# PORT and sends PREFIX (none by default); the session, program PROG of
+# UID, makes itself private (proc_private(): not dumpable, so its /proc
+# files belong to root) and a process of UID:GID, a session somebody
+# subverted, cannot read its environment
+session_private() {
+  local prog=$1 ip=$2 port=$3 uid=$4 gid=$5 holder pid= i rc=1
   python3 -c 'import socket, sys, time
 s = socket.create_connection((sys.argv[1], int(sys.argv[2])))
 s.sendall(sys.argv[3].encode())
-time.sleep(30)' "$1" "$2" "${3:-}" &
+time.sleep(30)' "$ip" "$port" "${6:-}" &
+  holder=$!
+  for ((i = 0; i < 200; i++)); do
+    pid=$(pgrep -n -u "$uid" -x "$prog") &&
+      [ "$(stat -c %u "/proc/$pid/environ" 2>/dev/null)" = 0 ] && rc=0 && break
+    sleep 0.05
+  done
+  [ $rc = 0 ] && setpriv --reuid="$uid" --regid="$gid" --clear-groups cat "/proc/$pid/environ" >/dev/null 2>&1 &&
+    rc=1
+  kill $holder 2>/dev/null
+  return $rc
 }
 
 # ---- instances -----------------------------------------------------------
