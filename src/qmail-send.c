@@ -387,6 +387,45 @@ static int qq_putcb(void *arg, const char *s, size_t n)
   return 0;
 }
 
+/* the paragraph that ends a bounce whose reports do not all fit; its
+ * address is the first one left out */
+static const char toolong[] = "The failure reports of this address and of the addresses that "
+                              "failed after it are left out: the bounce would be too long. (#5.3.4)"
+                              "\n\n";
+#define BOUNCE_RESERVE (64UL << 10)
+
+/* text (more than BOUNCEFILE_MAX bytes of a bounce file: only a queue
+ * taken over from elsewhere has one) cut after its last whole paragraph
+ * that leaves room for the toolong note, which names the address of the
+ * first paragraph cut.  0, or -1 nomem */
+static int bounce_trim(unsigned long id, sa_t *text)
+{
+  static sa_t addr = SA_INIT, note = SA_INIT;
+  size_t cut = 0, i, e;
+  for (i = BOUNCEFILE_MAX - BOUNCE_RESERVE; i >= 2; i--)
+    if (text->s[i - 1] == '\n' && text->s[i - 2] == '\n') { cut = i; break; }
+  /* "<addr>:" on the first line of the paragraph cut, if it has one */
+  addr.len = 0;
+  for (e = cut; e < text->len && e - cut < 1024 && text->s[e] != '\n'; e++)
+    ;
+  if (e - cut >= 3 && e < text->len && text->s[cut] == '<' && text->s[e - 1] == ':' &&
+      text->s[e - 2] == '>' && !memchr(text->s + cut, 0, e - cut) &&
+      !sa_catb(&addr, text->s + cut + 1, e - cut - 3))
+    return -1;
+  note.len = 0;
+  if (!sa_0(&addr) || bounce_paragraph(&note, addr.s, toolong, sizeof toolong - 3) == -1) return -1;
+  text->len = cut;
+  if (!sa_catb(text, note.s, note.len)) return -1;
+  log_s("warning: msg ");
+  log_u(id);
+  log_s(": bounce/");
+  log_u(id);
+  log_s(" is too big: the reports after its first ");
+  log_u(cut);
+  log_s(" bytes are left out\n");
+  return 0;
+}
+
 /* 1 done (bounce sent or not needed), 0 try again later */
 static int inject_bounce(unsigned long id, const char *sender)
 {
@@ -398,6 +437,7 @@ static int inject_bounce(unsigned long id, const char *sender)
   if (!qname(&fn1, "bounce", id)) return 0;
   rf = read_file(fn1.s, &text, BOUNCEFILE_MAX);
   if (rf == 0) return 1;
+  if (rf == -1 && errno == E2BIG) rf = bounce_trim(id, &text) == -1 ? -1 : 1;
   if (rf == -1) {
     if (errno == ENOMEM) { nomem(); return 0; }
     log_fail("warning: unable to read ", fn1.s);
@@ -778,25 +818,21 @@ static bool chan_wants_now(int c)
  * would reach into its last BOUNCE_RESERVE bytes becomes a short note that
  * the reports from here on are left out, and after the note (the file's
  * end) nothing more is added: para is then empty.  0, or -1 nomem */
-#define BOUNCE_RESERVE (64UL << 10)
 static int bounce_fit(int fd, sa_t *para, const char *addr)
 {
-  static const char note[] = "The failure reports of this address and of the addresses that "
-                             "failed after it are left out: the bounce would be too long. (#5.3.4)"
-                             "\n\n";
-  char tail[sizeof note - 1];
+  char tail[sizeof toolong - 1];
   struct stat st;
   /* an fstat failure shows in the write */
   if (fstat(fd, &st) == -1) return 0;
   if ((unsigned long)st.st_size >= sizeof tail &&
       pread(fd, tail, sizeof tail, st.st_size - (off_t)sizeof tail) == (ssize_t)sizeof tail &&
-      !memcmp(tail, note, sizeof tail)) {
+      !memcmp(tail, toolong, sizeof tail)) {
     para->len = 0;
     return 0;
   }
   if ((unsigned long)st.st_size + para->len <= BOUNCEFILE_MAX - BOUNCE_RESERVE) return 0;
   para->len = 0;
-  return bounce_paragraph(para, addr, note, sizeof note - 3);
+  return bounce_paragraph(para, addr, toolong, sizeof toolong - 3);
 }
 
 /* para, about addr, onto the end of bounce/id as bounce_fit allows;

@@ -124,4 +124,39 @@ is "$(grep -c '^The failure reports of this address and of the addresses that fa
   "one note says the rest are left out"
 unreadable() { inst_log | grep -q "unable to read .*bounce"; }
 nok unreadable
+
+# a bounce file already over 16 MB, as only a queue taken over from
+# elsewhere holds one: the reports that fit go out, cut after a whole
+# paragraph, with the note naming the first address left out (before, the
+# message stayed queued for good with "unable to read" every two minutes)
+ok inst_stop
+na=$(maildir_count "$HA/Maildir")
+ok inject "$A@$ME" "$B-fail@$ME" "$D/m"
+id=$(basename "$(ls "$Q"/queue/todo/*/* | head -n 1)")
+python3 - "$Q/queue/bounce/$id" "$D/cut" <<'PY'
+import sys
+para = lambda i: b"<x%07d@elsewhere.test>:\nan old failure report\n\n" % i
+n, lim = (17 << 20) // len(para(0)), (16 << 20) - (64 << 10)
+with open(sys.argv[1], "wb") as f:
+    f.write(b"".join(para(i) for i in range(n)))
+with open(sys.argv[2], "w") as f:
+    print(lim // len(para(0)), file=f)
+PY
+chown qtqmails "$Q/queue/bounce/$id"
+chmod 0600 "$Q/queue/bounce/$id"
+read -r k <"$D/cut"
+lines=$(inst_log | wc -l)
+ok inst_start ./Maildir/
+ok wait_for 60 count_is "$HA/Maildir" $((na + 1))
+f=$(newest "$HA/Maildir")
+is "$(grep -c '^<x[0-9]*@elsewhere.test>:$' "$f")" $((k + 1)) "the whole paragraphs that fit, and the note"
+x=$(printf 'x%07d@elsewhere.test' "$k")
+is "$(grep -A1 "^<$x>:" "$f" | tail -n 1)" \
+  'The failure reports of this address and of the addresses that failed after it are left out: the bounce would be too long. (#5.3.4)' \
+  "the note names the first address left out"
+nok grep -q "^<$B-fail@$ME>:" "$f"
+like "$(inst_log | tail -n +$((lines + 1)))" "warning: msg $id: bounce/$id is too big: the reports after its first $((k * 50)) bytes are left out" \
+  "the log says the bounce was cut"
+ok wait_for 30 test ! -e "$Q/queue/bounce/$id"
+nok unreadable
 t_done
