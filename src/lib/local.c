@@ -752,7 +752,6 @@ _Noreturn void local_main(int argc, char **argv)
   alarm(86400); /* nothing local may take a day */
   if (flagdeliver && getuid() == 0) temp("Refusing to deliver as root. (#4.3.0)");
   setup_breaks();
-  read_timeout_control();
   isalias = !strcmp(user, auto_usera);
 
   setup_lines();
@@ -783,6 +782,9 @@ _Noreturn void local_main(int argc, char **argv)
   }
   owner();
   setup_env();
+  /* only program lines need it: read before anything is delivered, and
+   * not at all for the usual mailbox delivery */
+  if (memchr(text.s, '|', text.len)) read_timeout_control();
   run(&text);
   if (flagdeliver) do_forwards();
   buf_puts(&out, "did ");
