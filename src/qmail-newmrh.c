@@ -37,7 +37,12 @@ int main(int argc, char **argv)
   if (argc > 1) die_usage("qmail-newmrh");
   umask(022);
   if (chdir(auto_qmail) == -1) die_sys(111, "unable to chdir to ", auto_qmail);
-  if (control_readfile(&list, SRC, 0) == -1) die_sys(111, "unable to read control/" SRC);
+  /* a missing list is an error, not an empty list: an empty cdb would
+   * turn away mail for every domain it held */
+  switch (control_readfile(&list, SRC, 0)) {
+  case 0: errno = ENOENT; /* fall through */
+  case -1: die_sys(111, "unable to read control/" SRC);
+  }
   fd = users_tmpfile(TMP);
   if (fd == -1) die_sys(111, "unable to create ", TMP);
   if (cdb_make_start(&cm, fd) != 0) fail("unable to start " TMP);

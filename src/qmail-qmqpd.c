@@ -58,8 +58,9 @@ int main(int argc, char **argv)
   char num[FMT_ULONG];
   const char *v = env_get("QMQPD_VERBOSE");
   int k;
+  /* other arguments are ignored, as qmail does: run files written for
+   * patched versions pass more (a host name, a checkpassword program) */
   if (argc > 1 && !strcmp(argv[1], "-v")) qms_verbose = true;
-  else if (argc > 1) die_usage("qmail-qmqpd [-v]");
   if (v && *v && strcmp(v, "0") != 0) qms_verbose = true;
   sig_ignore(SIGPIPE);
   /* not control/databytes, as in qmail: it is the limit for SMTP

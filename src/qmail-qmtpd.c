@@ -305,8 +305,9 @@ static bool package(void)
 int main(int argc, char **argv)
 {
   const char *v = env_get("QMTPD_VERBOSE");
+  /* other arguments are ignored, as qmail does: run files written for
+   * patched versions pass more (a host name, a checkpassword program) */
   if (argc > 1 && !strcmp(argv[1], "-v")) qms_verbose = true;
-  else if (argc > 1) die_usage("qmail-qmtpd [-v]");
   if (v && *v && strcmp(v, "0") != 0) qms_verbose = true;
   sig_ignore(SIGPIPE);
   qms_setup(&pol, true);

@@ -182,7 +182,13 @@ static void setup(void)
   if (timeout == 0) timeout = 1;
   if (control_readint(&databytes, "databytes") == -1) die_control();
   x = env_get("DATABYTES");
-  if (x && scan_ulong_all(x, &u)) databytes = u;
+  /* as qmail reads it: its leading digits, none (or too many) being 0,
+   * no limit */
+  if (x) {
+    u = 0;
+    scan_ulong(x, &u);
+    databytes = u;
+  }
   switch (policy_load(&pol)) {
   case -1: die_control();
   case -2: die_nomem_();
@@ -633,8 +639,9 @@ static bool getcmd(void)
 
 int main(int argc, char **argv)
 {
+  /* other arguments are ignored, as qmail does: run files written for
+   * patched versions pass more (a host name, a checkpassword program) */
   if (argc > 1 && !strcmp(argv[1], "-v")) verbose = true;
-  else if (argc > 1) die_usage("qmail-smtpd [-v]");
   {
     const char *v = env_get("SMTPD_VERBOSE");
     if (v && *v && strcmp(v, "0") != 0) verbose = true;

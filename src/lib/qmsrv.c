@@ -123,7 +123,13 @@ void qms_setup(policy_t *pol, bool ctl_databytes)
     goto fail;
   if (qms_timeout == 0) qms_timeout = 1;
   x = env_get("DATABYTES");
-  if (x && scan_ulong_all(x, &u)) qms_databytes = u;
+  /* as qmail reads it: its leading digits, none (or too many) being 0,
+   * no limit */
+  if (x) {
+    u = 0;
+    scan_ulong(x, &u);
+    qms_databytes = u;
+  }
   if (pol) {
     int r;
     pol->relayclient = env_get("RELAYCLIENT");

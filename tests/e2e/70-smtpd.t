@@ -32,6 +32,13 @@ is "$(stat -c '%a %G' "$Q/users/rcptcheck.cdb")" "640 qtnofiles" "rcptcheck.cdb 
 printf 'MORE.test\n' >"$Q/control/morercpthosts"
 ok "$Q/bin/qmail-newmrh"
 ok cdb -q "$Q/control/morercpthosts.cdb" more.test
+# without its source, qmail-newmrh fails and the cdb stays (not emptied)
+mv "$Q/control/morercpthosts" "$T/mrh"
+out=$("$Q/bin/qmail-newmrh" 2>&1); rc=$?
+is "$rc:$out" "111:qmail-newmrh: fatal: unable to read control/morercpthosts: No such file or directory" \
+  "qmail-newmrh without control/morercpthosts: 111"
+ok cdb -q "$Q/control/morercpthosts.cdb" more.test
+mv "$T/mrh" "$Q/control/morercpthosts"
 
 inst_start || { echo "Bail out! inst_start"; exit 1; }
 
@@ -93,6 +100,18 @@ out=$(printf 'HELO local\r\nMAIL FROM:<root>\r\nRCPT TO:<%s@s.test>\r\nDATA\r\nS
   "$Q/bin/sendmail" -bs 2>&1)
 like "$out" "250 2.0.0 ok [0-9]+ qp [0-9]+ id [0-9]+" "sendmail -bs: MAIL FROM:<root> queued"
 ok wait_for 30 more_than "$before"
+
+# $DATABYTES as qmail reads it: its leading digits (none: 0, no limit);
+# arguments after -v are ignored, as qmail ignores its arguments
+ehlo() { # environment settings, then the program and its arguments
+  printf 'EHLO x\r\nQUIT\r\n' | (cd "$T" && setpriv --reuid="$qd" --regid="$nf" --clear-groups \
+    env - PATH=/usr/bin:/bin ASAN_OPTIONS="${ASAN_OPTIONS:-}" TCPREMOTEIP=127.0.0.1 "$@") 2>>"$T/smtpd-direct.log"
+}
+like "$(ehlo DATABYTES=5abc "$Q/bin/qmail-smtpd")" "250-SIZE 5"$'\r' "DATABYTES=5abc: 5"
+like "$(ehlo DATABYTES= "$Q/bin/qmail-smtpd")" "250-SIZE"$'\r' "DATABYTES empty: no limit"
+like "$(ehlo "$Q/bin/qmail-smtpd" s.test /bin/checkpassword /bin/true)" "^220 .*250-PIPELINING" \
+  "arguments as patched versions take them: ignored"
+like "$(ehlo "$Q/bin/qmail-smtpd" -v s.test)" "^220 .*250-PIPELINING" "-v and more: ignored"
 
 # qmail-qmtpd (it shares this area's code) exits as qmail's does: 100 for
 # a malformed package, 1 when the client goes away, 0 at a clean end
