@@ -133,16 +133,15 @@ int main(void)
   if (!mail || !*mail) die_temp("MAIL not set");
   /* a relative MAIL is taken from where we were started */
   mail = absolute(mail, &abs);
+  if (chdir(maildir) == -1) die_sys(111, "unable to switch to ", maildir);
+  scan("new");
+  scan("cur");
+  /* nothing to move: MAIL is left alone (not even created), as qmail's */
+  if (!nmsgs) _exit(0);
   if (deliver_mbox_open(&m, mail, &why) == -1) {
     if (!sa_0(&why)) die_nomem();
     die_temp(why.s);
   }
-  if (chdir(maildir) == -1) {
-    deliver_mbox_close(&m, false, 0);
-    die_sys(111, "unable to switch to ", maildir);
-  }
-  scan("new");
-  scan("cur");
   if (nmsgs) qsort(msgs, nmsgs, sizeof *msgs, bytime);
   for (i = 0; i < nmsgs; ++i) {
     const char *fn = names.s + msgs[i].name;

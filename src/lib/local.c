@@ -217,6 +217,11 @@ static bool find_qmail(sa_t *text)
   /* the alias account: an exact ~alias/.qmail-name wins, then
    * aliases.cdb, then the -default files (the admin's catch-all) */
   if (fd == -1 && isalias && from_aliases(text)) { qfile.len = 0; return true; }
+  /* an exact name that ends in "default" sets $DEFAULT too, as qmail's
+   * does: to the extension's last 7 characters */
+  if (fd != -1 && elen >= 7 && !strcasecmp(ext + elen - 7, "default") &&
+      (!sa_copys(&deflt, ext + elen - 7) || !sa_0(&deflt)))
+    temp_nomem();
   /* -default search: only for extension addresses, from the longest
    * prefix that ends at a '-' down to .qmail<dash>default */
   for (i = elen; fd == -1 && *dash; ) {
@@ -671,7 +676,8 @@ static void run(sa_t *text)
     if (k == K_FWDONLY) forwardonly = true;
     if (!flagdeliver) {
       static const char *const names[] = {"", "program", "forward", "maildir", "mbox", ""};
-      if (k != K_SKIP && k != K_FWDONLY) {
+      /* a forward to nobody ("&" alone) is skipped, as in a delivery */
+      if (k != K_SKIP && k != K_FWDONLY && !(k == K_FORWARD && !*arg)) {
         /* counted as a delivery would count them, for the did line */
         if (k == K_PROGRAM) ++nprograms;
         else if (k == K_FORWARD) ++nforwards;
@@ -731,11 +737,13 @@ _Noreturn void local_main(int argc, char **argv)
   int i = 1;
 
   PROG = "qmail-local";
+  /* options as getopt takes them: -n, -N, bundled (-nN: the last wins) */
   for (; i < argc && argv[i][0] == '-' && argv[i][1]; ++i) {
     if (!strcmp(argv[i], "--")) { ++i; break; }
-    if (!strcmp(argv[i], "-n")) flagdeliver = false;
-    else if (!strcmp(argv[i], "-N")) flagdeliver = true;
-    else die_usage(USAGE);
+    for (const char *o = argv[i] + 1; *o; o++)
+      if (*o == 'n') flagdeliver = false;
+      else if (*o == 'N') flagdeliver = true;
+      else die_usage(USAGE);
   }
   if (argc - i != 8) die_usage(USAGE);
   user = argv[i]; home = argv[i + 1]; local = argv[i + 2]; dash = argv[i + 3];

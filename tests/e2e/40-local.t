@@ -253,6 +253,11 @@ is "$(grep '^From ' "$HA/m2.mbox" | tr '\n' '|')" 'From XXX Thu Nov 02 16:00:00 
   "maildir2mbox: From XXX without a Return-Path, the time of the name, as qmail writes them"
 ok test ! -e "$HA/m2.mbox.lock"
 ok test ! -e "$HA/md/m2.mbox.lock"
+# with nothing to move, MAIL is not even created, as qmail's
+rc=0
+(cd "$HA" && as_user $A env MAILDIR=md MAIL=m3.mbox "$Q/bin/maildir2mbox") || rc=$?
+is "$rc" 0 "maildir2mbox with nothing to move: exit 0"
+ok test ! -e "$HA/m3.mbox"
 rc=0
 out=$(env -u MAIL MAILDIR="$HA/md" "$Q/bin/maildir2mbox" 2>&1) || rc=$?
 is "$rc:$out" "111:maildir2mbox: fatal: MAIL not set" "maildir2mbox: MAIL not set is temporary (111), as in qmail"

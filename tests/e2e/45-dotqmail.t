@@ -122,6 +122,9 @@ ql "$U-l-a-b-c" "l-a-b-c" -
 is "$rc:$(cat "$H/default.out")" "0:a:b-c" "longest -default first, DEFAULT is the rest"
 ql "$U-l-x" "l-x" -
 is "$rc:$(cat "$H/default.out")" "0:x" ".qmail-l-default"
+# an exact name that ends in "default" sets $DEFAULT as well, as qmail's
+ql "$U-l-DEFAULT" "l-DEFAULT" -
+is "$rc:$(cat "$H/default.out")" "0:DEFAULT" ".qmail-l-default for l-DEFAULT itself: DEFAULT is its last 7 characters"
 ql "$U-nothing" "nothing" -
 is "$rc:$out" "100:Sorry, no mailbox here by that name. (#5.1.1)" "no file for an extension: permanent"
 
@@ -213,6 +216,17 @@ rc=0
 out=$(as_user $U "$Q/bin/qmail-local" -n -- $U "$H" "$U-pl" - pl a.example s@x.example ./Maildir/ </dev/null 2>&1) || rc=$?
 is "$rc:$out" "0:maildir ./Maildir/
 did 1+0+0" "-n: the did line counts the instructions, as qmail prints it"
+# options bundled as getopt takes them, the last one winning; "&" alone
+# forwards to nobody, with -n as in a delivery
+put .qmail-amp $'&\n./Maildir/\n'
+rc=0
+out=$(as_user $U "$Q/bin/qmail-local" -Nn -- $U "$H" "$U-amp" - amp a.example s@x.example ./Maildir/ </dev/null 2>&1) || rc=$?
+is "$rc:$out" "0:maildir ./Maildir/
+did 1+0+0" "-Nn is -n; a lone & is skipped"
+n=$(nmail)
+rc=0
+out=$(as_user $U "$Q/bin/qmail-local" -nN -- $U "$H" "$U-amp" - amp a.example s@x.example ./Maildir/ <"$D/m" 2>&1) || rc=$?
+is "$rc:$out:$(nmail)" "0:did 1+0+0:$((n + 1))" "-nN delivers; the same count"
 chmod +t "$H"
 ql "$U-trail" trail -
 is "$rc:$out" "111:Home directory is sticky: user is editing his .qmail file. (#4.2.1)" "sticky home: deferred"
