@@ -52,6 +52,7 @@
 #include "auto.h"
 #include "die.h"
 #include "fdio.h"
+#include "num.h"
 #include "proc.h"
 #include "prot.h"
 #include "qqwrite.h"
@@ -186,6 +187,26 @@ static void worker_done(worker_t *w)
   else workers_done(&workers, w);
 }
 
+/* one daemon per queue: the socket's directory is flocked for our life,
+ * so that a second qmail-start on this queue (whose qmail-send will fail:
+ * one is running) does not take the socket away from the first.  The one
+ * of a qmail-send that just exited lets go within a second: wait up to
+ * LOCK_WAIT seconds for it, as long as our own parent lives */
+#define LOCK_WAIT 5
+static void lock_sockdir(pid_t parent)
+{
+  const struct timespec tenth = {0, 100000000};
+  int fd = open("sock", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd == -1) die_sys(111, "unable to open sock");
+  for (int i = 0; lock_exnb(fd) == -1; i++) {
+    if (errno != EWOULDBLOCK) die_sys(111, "unable to lock sock");
+    if (getppid() != parent) _exit(0);
+    if (i == LOCK_WAIT * 10) die_temp("another qmail-queued serves this queue");
+    nanosleep(&tenth, 0);
+  }
+  /* fd stays open, and locked, until we exit; workers close it */
+}
+
 int main(int argc, char **argv)
 {
   struct sockaddr_un sa;
@@ -194,11 +215,15 @@ int main(int argc, char **argv)
   sigset_t chld, none;
   const struct timespec second = {1, 0};
   pid_t parent = getppid();
+  unsigned long u;
   int s;
 
-  (void)argv;
-  if (argc > 1) die_usage("qmail-queued");
+  /* qmail-start names the process we serve (itself, qmail-send by now):
+   * if that one failed to start and is gone already, so are we */
+  if (argc > 2 || (argc == 2 && !scan_ulong_all(argv[1], &u))) die_usage("qmail-queued [pid]");
+  if (argc == 2 && (pid_t)u != parent) _exit(0);
   if (chdir(auto_qmail) == -1) die_sys(111, "unable to switch to ", auto_qmail);
+  lock_sockdir(parent);
   lookup(auto_usera, &uida);
   lookup(auto_userd, &uidd);
   lookup(auto_users, &uids);

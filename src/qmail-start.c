@@ -22,6 +22,7 @@
 #include "auto.h"
 #include "die.h"
 #include "fdio.h"
+#include "num.h"
 #include "proc.h"
 #include "prot.h"
 
@@ -65,8 +66,11 @@ int main(int argc, char **argv)
   uid_t uids, uidr, uidq, uidl;
   gid_t gidq, gidn, g;
   int pl[2] = {-1, -1}, p[6][2], i;
+  char self[FMT_ULONG];
 
   if (argc > 1 && !argv[1][0]) die_usage(USAGE);
+  /* the pid qmail-send will have: qmail-queued serves only it */
+  self[fmt_ulong(self, (unsigned long)getpid())] = 0;
   if (chdir(auto_qmail) == -1) die_sys(111, "unable to switch to ", auto_qmail);
   if (ids_user(auto_users, &uids, &g) == -1) die_sys(111, "unable to look up user ", auto_users);
   if (ids_user(auto_userr, &uidr, &g) == -1) die_sys(111, "unable to look up user ", auto_userr);
@@ -108,7 +112,7 @@ int main(int argc, char **argv)
   if (xfork() == 0) {
     /* qmail-queued stops when its parent (us, qmail-send by then)
      * exits: it watches getppid() */
-    char *args[] = {"qmail-queued", 0};
+    char *args[] = {"qmail-queued", self, 0};
     int fds[3] = {open_read("/dev/null"), logger ? pl[1] : 1, 2};
     if (fds[0] == -1) die_sys(111, "unable to open /dev/null");
     arrange(fds, 3);

@@ -45,6 +45,22 @@ like "$log" "new msg [0-9]+" "new msg logged"
 like "$log" "info msg [0-9]+: bytes [0-9]+ from <[^>]*> qp [0-9]+ uid [0-9]+" "info msg logged"
 like "$log" "starting delivery 1: msg [0-9]+ to local $U@" "starting delivery logged"
 like "$log" "delivery 1: success: did_1\+0\+0/" "delivery success logged"
+# a second qmail-start on the same queue: its qmail-send refuses (one is
+# running), and its qmail-queued goes too, without taking the socket from
+# the first (before, it stayed for good, and took it)
+orphans() { # qmail-queued processes of this instance whose parent is gone
+  local p
+  for p in $(pgrep -x qmail-queued); do
+    [ "$(readlink "/proc/$p/exe" 2>/dev/null)" = "$Q/bin/qmail-queued" ] &&
+      [ "$(ps -o ppid= -p "$p" | tr -d ' ')" = 1 ] && echo "$p"
+  done
+}
+sock=$(stat -c %i "$Q/sock/qmail-queue")
+(cd "$Q" && eval "exec env - PATH='$Q/bin:/usr/bin:/bin' $env_line '$Q/bin/qmail-start' ./Maildir/" \
+  </dev/null >"$T/start2.out" 2>&1)
+like "$(cat "$T/start2.out")" "alert: cannot start: qmail-send is already running" "a second qmail-start: its qmail-send refuses"
+ok wait_for 10 eval '[ -z "$(orphans)" ]'
+is "$(stat -c %i "$Q/sock/qmail-queue")" "$sock" "the first qmail-queued keeps its socket"
 p=$(send_pid)
 ok test -n "$p"
 ok kill -TERM "$p"
