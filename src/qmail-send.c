@@ -1575,7 +1575,8 @@ static void on_signal(int sig)
   case SIGTERM:
     if (!exitasap) {
       exitasap = true;
-      log_status();
+      /* what it waits for; idle, qmail's "status: exiting" alone */
+      if (ch[LOCAL].used || ch[REMOTE].used) log_status();
     }
     break;
   }

@@ -154,6 +154,8 @@ like "$(cat "$D/second.log")" "alert: cannot start: qmail-send is already runnin
 ok inst_stop
 # (other programs' sanitizer reports may follow in the log)
 like "$(inst_log | grep -E '^(status|alert):' | tail -n 1)" "^status: exiting$" "status: exiting on svc -d"
+# idle, qmail-send logs only that, as qmail's does
+nok eval 'inst_log | grep -E "^status:" | tail -n 2 | grep -q exitasap'
 is "$(inst_log | grep -E 'ERROR: AddressSanitizer|runtime error' | head -n 3)" "" "no sanitizer errors"
 
 # ---- mail queued while qmail-send was down goes out as soon as it starts ------
