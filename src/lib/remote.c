@@ -611,11 +611,11 @@ greeted:
     const char *p[1] = {res[i].ok ? "" : res[i].text.s ? res[i].text.s : ""};
     record(res[i].ok ? 'r' : res[i].letter, p, 1);
   }
+  /* as qmail's: D even when some refusals were temporary; each
+   * recipient's own record (s or h) decides its fate */
   if (!accepted) {
-    int soft = 0;
-    for (size_t i = 0; i < nrcpt; ++i) soft |= res[i].letter == 's';
     quit();
-    done(soft ? 'Z' : 'D', "Giving up on ", ipstr, ".");
+    done('D', "Giving up on ", ipstr, ".");
   }
   out_s("DATA\r\n");
   flush_out();

@@ -411,6 +411,14 @@ is "$out" 'ZConnected to 10.201.1.8 but the greeting failed. (#4.4.2)
 Remote host said: 421 busy-now
 |' "greeting 421: deferred, with the reply"
 ok wait_for 10 eval '[ "$(tail -n 1 "$T/s/S/log")" = QUIT ]'
+# every recipient refused, for now: each keeps its s record, and the
+# message record is D "Giving up", as qmail's
+smode S rcpt-4xx reply-text=later
+out=$(qr s.test "qt$SND@hub.test" 'g@s.test' <"$T/.byhand")
+is "$out" 's10.201.1.8 does not like recipient.
+Remote host said: 451 later
+|DGiving up on 10.201.1.8.
+|' "RCPT 451 only: s record, then DGiving up"
 # no greeting at all: the text says what happened, not an empty reply
 smode S greet-close
 out=$(qr s.test "qt$SND@hub.test" 'g@s.test' <"$T/.byhand")
