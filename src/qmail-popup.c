@@ -31,7 +31,6 @@ const char *PROG = "qmail-popup";
 
 #define NAME_MAX_ 256  /* user name */
 #define PASS_MAX 512   /* password or APOP digest */
-#define FAILS_MAX 5    /* failed logins before we hang up */
 
 static const char *remoteip = "unknown";
 static sa_t logbuf;
@@ -73,11 +72,11 @@ static void wipe(sa_t *s)
 }
 
 static sa_t user, pass, stamp, fd3data;
-static unsigned fails;
 
-/* Runs the subprogram with fd 3 = name\0password\0timestamp\0; returns
- * only after a refused login, so the client may try again. */
-static void authenticate(char **prog)
+/* Runs the subprogram with fd 3 = name\0password\0timestamp\0; never
+ * returns.  One try per connection, as qmail's: a refused login ends it,
+ * so each guess at a password costs a guesser a connection. */
+static _Noreturn void authenticate(char **prog)
 {
   int p[2], wstat;
   pid_t pid;
@@ -138,12 +137,7 @@ static void authenticate(char **prog)
     logs("login program exited ", num, ", user ", user.s);
     out("-ERR [SYS/TEMP] temporary failure, try again later\r\n");
   }
-  user.len = 0;
-  if (++fails >= FAILS_MAX) {
-    logs("too many failed logins");
-    out("-ERR too many failed logins\r\n");
-    pop3_leave(1);
-  }
+  pop3_leave(1);
 }
 
 /* the argument, as one word: no spaces, no controls, bounded */

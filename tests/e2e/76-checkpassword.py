@@ -31,15 +31,22 @@ refused('root refused', 'root', PW)
 # APOP with the right password: the digest cannot be checked, so no login
 refused('APOP with the right password refused', U, PW, apop=True)
 
-# after failures, the same connection still logs in with USER/PASS
+# a failure ends its connection (one try each, as qmail's); the next
+# connection logs in
 p = poplib.POP3(HOST, PORT, timeout=30)
 try:
     p.user(U); p.pass_('nope')
 except poplib.error_proto:
     pass
+try:
+    p.user(U)
+    check('no second try on the connection of a failure', False, 'USER answered')
+except (poplib.error_proto, OSError, EOFError) as e:
+    check('no second try on the connection of a failure', True, e)
+p = poplib.POP3(HOST, PORT, timeout=30)
 p.user(U)
 r = p.pass_(PW)
-check('USER/PASS logs in after a failure', r.startswith(b'+OK'), r)
+check('USER/PASS logs in after a failure, on a new connection', r.startswith(b'+OK'), r)
 
 fs = files()
 n, size = p.stat()
