@@ -1,5 +1,6 @@
 /* die: see die.h.  Builds the whole line first and writes it with one
- * write(2), so concurrent programs sharing a log never interleave lines. */
+ * write(2), so concurrent programs sharing a log never interleave lines;
+ * control characters in it become '?'. */
 #include "die.h"
 #include <errno.h>
 #include <stdarg.h>
@@ -22,6 +23,10 @@ static void out(const char *kind, int syserr, const char *s, va_list ap)
   for (; s; s = va_arg(ap, const char *)) ADD(s);
   if (err) { ADD(": "); ADD(err); }
 #undef ADD
+  /* one line, whatever the parts hold (a file name, a host's reply):
+   * nobody may forge another log line through them */
+  for (size_t i = 0; i < n; i++)
+    if ((unsigned char)line[i] < 32 || line[i] == 127) line[i] = '?';
   line[n++] = '\n';
   (void)!write(2, line, n);
 }

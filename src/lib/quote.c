@@ -20,17 +20,23 @@ bool quote_need(const char *s, size_t n)
   return false;
 }
 
+/* a CR or LF would end the header line the address is written into (an
+ * envelope from bin/qmail-queue may hold any byte but NUL): '_' instead */
+static bool put_safe(sa_t *out, char c) { return sa_append(out, c == '\r' || c == '\n' ? '_' : c); }
+
 bool quote_addr(sa_t *out, const char *addr)
 {
   const char *at = strrchr(addr, '@');
   size_t n = at ? (size_t)(at - addr) : strlen(addr), i;
-  if (!*addr) return sa_cats(out, "");
-  if (!quote_need(addr, n)) return sa_cats(out, addr);
-  if (!sa_append(out, '"')) return false;
+  bool q = *addr && quote_need(addr, n);
+  if (q && !sa_append(out, '"')) return false;
   for (i = 0; i < n; ++i) {
     char c = addr[i];
-    if ((c == '"' || c == '\\' || c == '\r' || c == '\n') && !sa_append(out, '\\')) return false;
-    if (!sa_append(out, c)) return false;
+    if ((c == '"' || c == '\\') && !sa_append(out, '\\')) return false;
+    if (!put_safe(out, c)) return false;
   }
-  return sa_append(out, '"') && sa_cats(out, addr + n);
+  if (q && !sa_append(out, '"')) return false;
+  for (i = n; addr[i]; ++i)
+    if (!put_safe(out, addr[i])) return false;
+  return true;
 }

@@ -137,6 +137,13 @@ ql "$U-;touch pwned;\`touch pwned2\`\$(touch pwned3)" ";touch pwned;\`touch pwne
 is "$rc" 0 "hostile extension to .qmail-default"
 is "$(cat "$H/ext.out")" ";touch pwned;\`touch pwned2\`\$(touch pwned3)" "EXT reaches the program as data"
 ok test ! -e "$H/pwned" -a ! -e "$H/pwned2" -a ! -e "$H/pwned3"
+# an extension a bash from before 2014 would import as a function (and
+# run what follows): no program sees it; the delivery fails for good
+rm -f "$H/ext.out"
+ql "$U-() { :;}; touch pwned4" "() { :;}; touch pwned4" -
+is "$rc:$out" '100:Refusing to run a program: $EXT would look like a shell function to bash. (#5.7.1)' \
+  "EXT shaped like a bash function: no program runs"
+ok test ! -e "$H/ext.out" -a ! -e "$H/pwned4"
 rm -f "$H/.qmail-default"
 # ../x: '.' and '/' become ':', so no name can leave the home directory
 mkdir -p "$H/.qmail-.."

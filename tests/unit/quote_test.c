@@ -21,7 +21,10 @@ int main(void)
     {"nodomain", "nodomain"},
     {"no domain", "\"no domain\""},
     {"#@[]", "#@[]"},
-    {"a\rb@x", "\"a\\\rb\"@x"},
+    /* CR and LF would end the header line: '_' (local part and domain) */
+    {"a\rb@x", "\"a_b\"@x"},
+    {"x@evil.example\nBcc: v@example.org", "\"x@evil.example_Bcc: v\"@example.org"},
+    {"x@evil.example\nBcc: v", "x@evil.example_Bcc: v"},
   };
   sa_t x = SA_INIT;
   for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
