@@ -107,12 +107,12 @@ static int list_names(const char *home, uid_t uid, gid_t gid, const char *dash, 
 
 /* the account id: user (for the alias flag), dash, home, uid, gid */
 static void account(unsigned long id, const char *user, const char *dash, const char *home,
-                    uid_t uid, gid_t gid)
+                    uid_t uid, gid_t gid, bool all)
 {
   static sa_t names;
   char flags[3];
   size_t nf = 0;
-  bool all = !*dash;
+  all = all || !*dash;
   if (!strcmp(user, auto_usera)) flags[nf++] = RCPT_ALIAS;
   /* without a dash qmail-local has no -default search and falls back to
    * the default delivery: everything this account gets is deliverable;
@@ -171,7 +171,7 @@ static void from_users_cdb(void)
     case -1: wfail();
     case 0: continue; /* a duplicate: delivery takes the first */
     }
-    account(id, f[0], f[4], f[3], (uid_t)uid, (gid_t)gid);
+    account(id, f[0], f[4], f[3], (uid_t)uid, (gid_t)gid, false);
   }
   cdb_free(&c);
   close(fd);
@@ -191,7 +191,7 @@ static void from_passwd(void)
     uid_t uid;
     gid_t gid;
     unsigned long id;
-    bool bad = false;
+    bool bad = false, temp;
     errno = 0;
     pw = getpwent();
     if (!pw) {
@@ -202,7 +202,17 @@ static void from_passwd(void)
     for (const char *x = pw->pw_name; *x; x++)
       if (*x >= 'A' && *x <= 'Z') bad = true;
     if (bad) continue;
-    if (stat(pw->pw_dir, &st) == -1 || st.st_uid != pw->pw_uid) continue;
+    /* a home qmail-getpw cannot look at makes it defer: everything of the
+     * account is taken.  One missing or not its own: not an account for
+     * mail, until the home becomes its own (rcpt_make_home) */
+    temp = stat(pw->pw_dir, &st) == -1;
+    if (temp && errno != ENOENT && errno != ENOTDIR) {
+      warn("unable to stat ", pw->pw_dir, " (", strerror(errno), "): taking every address of ",
+           pw->pw_name, " as deliverable");
+    } else if (temp || st.st_uid != pw->pw_uid) {
+      if (rcpt_make_home(&mk, pw->pw_uid, pw->pw_dir) != 0) die_nomem();
+      continue;
+    }
     if (!sa_copys(&name, pw->pw_name) || !sa_0(&name) || !sa_copys(&home, pw->pw_dir) || !sa_0(&home))
       die_nomem();
     uid = pw->pw_uid;
@@ -213,7 +223,7 @@ static void from_passwd(void)
     }
     /* its basic address has an empty dash: the lookup takes it; the
      * extensions get dash "-" */
-    account(id, name.s, "-", home.s, uid, gid);
+    account(id, name.s, "-", home.s, uid, gid, temp);
   }
   endpwent();
   sa_free(&name);
@@ -229,13 +239,17 @@ static void from_alias(void)
   unsigned long id;
   struct stat st;
   sa_t home = SA_INIT;
-  if (ids_user(auto_usera, &uid, &gid) == -1) return;
+  bool usable;
   if (!sa_copys(&home, auto_qmail) || !sa_cats(&home, "/alias") || !sa_0(&home)) die_nomem();
-  /* qmail-getpw: no alias account for uid 0 or a foreign alias home */
-  if (uid != 0 && stat(home.s, &st) == 0 && st.st_uid == uid) {
-    if (rcpt_make_alias(&mk, &id) != 1) wfail();
-    account(id, auto_usera, "-", home.s, uid, gid);
-  }
+  /* an alias account delivery cannot use (none, uid 0, a home missing or
+   * not its own) makes delivery defer, not bounce: everything it would
+   * take is taken */
+  usable = ids_user(auto_usera, &uid, &gid) == 0 && uid != 0 && stat(home.s, &st) == 0 &&
+           st.st_uid == uid;
+  if (!usable) warn("the alias account cannot take mail now (", home.s,
+                    "): taking every address it would take as deliverable");
+  if (rcpt_make_alias(&mk, &id) != 1) wfail();
+  account(id, auto_usera, "-", home.s, usable ? uid : 0, usable ? gid : 0, !usable);
   sa_free(&home);
 }
 

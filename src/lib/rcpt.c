@@ -81,6 +81,7 @@ typedef struct {
   sa_t ext;
   bool basic;
   bool fallback; /* the alias account or nobody: no user claims it */
+  size_t pwlen;  /* a password-database owner: its name's length, else 0 */
 } owner_t;
 
 /* an owner value: id, then optionally NUL and the extension's start */
@@ -129,6 +130,7 @@ static int owner_passwd(db_t *d, const char *local, const char *low, size_t len,
     }
     if (take(d, o, "", 0) == -1) return -1;
     o->basic = i == len;
+    o->pwlen = i;
     return sa_copyb(&o->ext, i < len ? local + i + 1 : "", i < len ? len - i - 1 : 0) ? 1 : -1;
   }
   return 0;
@@ -140,6 +142,7 @@ static int find_owner(db_t *d, const char *local, const char *low, size_t len, o
   o->id = 0;
   o->basic = false;
   o->fallback = false;
+  o->pwlen = 0;
   if ((r = owner_users(d, local, low, len, o)) != 0) return r;
   if ((r = owner_passwd(d, local, low, len, o)) != 0) return r;
   /* 3. the alias account takes the whole local part */
@@ -186,26 +189,36 @@ static int owner_takes(db_t *d, const owner_t *o)
   return r == -1 ? -1 : r ? RCPT_YES : RCPT_NO;
 }
 
-/* path changed since t (mtime in the same second counts), or cannot be
- * stat()ed: then it goes to changed.  1, 0, -1 */
+/* path changed since t (in the same second counts), or cannot be
+ * stat()ed: then it goes to changed.  The change time counts too: a
+ * chmod (a sticky home: delivery waits) or chown changes only that.
+ * 1, 0, -1 */
 static int newer(const char *path, time_t t, sa_t *changed)
 {
   struct stat st;
-  if (stat(path, &st) == 0 && st.st_mtime < t) return 0;
+  if (stat(path, &st) == 0 && st.st_mtime < t && st.st_ctime < t) return 0;
   return sa_copys(changed, path) && sa_0(changed) ? 1 : -1;
 }
 
-/* the "S" entries: a '+' path changed or vanished, a '-' path appeared */
+/* the "S" entries: a '+' path changed or vanished, a '-' path appeared;
+ * 'h' uid ':' path, the home of an account qmail-getpw did not take: it
+ * now belongs to uid, or cannot be looked at (getpw then defers) */
 static int sources_changed(const sa_t *s, time_t t, sa_t *changed)
 {
   for (size_t i = 0; i + 1 < s->len;) {
     const char *p = s->s + i + 1;
     const char *end = memchr(p, 0, s->len - i - 1);
     struct stat st;
+    unsigned long uid;
+    size_t n;
     int r = 0;
     if (!end) break;
     if (s->s[i] == '+') r = newer(p, t, changed);
-    else if (stat(p, &st) == 0 || errno != ENOENT)
+    else if (s->s[i] == 'h') {
+      if ((n = scan_ulong(p, &uid)) && p[n] == ':' &&
+          (stat(p + n + 1, &st) == 0 ? st.st_uid == uid : errno != ENOENT && errno != ENOTDIR))
+        r = sa_copys(changed, p + n + 1) && sa_0(changed) ? 1 : -1;
+    } else if (stat(p, &st) == 0 || errno != ENOENT)
       r = sa_copys(changed, p) && sa_0(changed) ? 1 : -1;
     if (r != 0) return r;
     i = (size_t)(end - s->s) + 1;
@@ -257,7 +270,7 @@ static int passwd_has(const sa_t *pw, const char *name, size_t len)
  * ending at a break character, in lower case.  The file is read, not
  * asked through NSS (qmail-smtpd loads no modules): accounts of other
  * sources are seen at the next rebuild.  1 (changed filled), 0, -1 */
-static int new_account(const char *low, size_t len, time_t t, sa_t *changed)
+static int new_account(const char *low, size_t len, size_t min, time_t t, sa_t *changed)
 {
   struct stat st;
   sa_t pw = SA_INIT;
@@ -268,7 +281,7 @@ static int new_account(const char *low, size_t len, time_t t, sa_t *changed)
     /* gone or unreadable: we cannot tell */
     return sa_copys(changed, PASSWD) && sa_0(changed) ? 1 : -1;
   }
-  for (size_t i = len + 1; !found && i-- > 1;) {
+  for (size_t i = len + 1; !found && i-- > min + 1;) {
     if (i < len && !strchr(auto_break, low[i])) continue;
     if (i > RCPT_NAME_MAX || memchr(low, ':', i) || memchr(low, '\n', i)) continue;
     found = passwd_has(&pw, low, i);
@@ -294,8 +307,11 @@ static int stale(db_t *d, const owner_t *o, const char *low, size_t len, sa_t *c
         (r = newer(d->v.s + strlen(d->v.s) + 1, (time_t)t, changed)) != 0)
       return r;
   }
+  /* a new account whose name is a longer prefix than the owner's takes
+   * the local part from it */
+  if (o->pwlen && (r = new_account(low, len, o->pwlen, (time_t)t, changed)) != 0) return r;
   if (!o->fallback) return 0;
-  if ((r = new_account(low, len, (time_t)t, changed)) != 0) return r;
+  if ((r = new_account(low, len, 0, (time_t)t, changed)) != 0) return r;
   if ((r = get(d, "S", 0, "", 0)) != 1) return r;
   if (!sa_copy(&src, &d->v)) return -1;
   r = sources_changed(&src, (time_t)t, changed);
@@ -307,7 +323,7 @@ int rcpt_lookup(const char *path, const char *local, size_t len, sa_t *changed)
 {
   db_t d = {.k = SA_INIT, .v = SA_INIT};
   sa_t low = SA_INIT;
-  owner_t o = {0, SA_INIT, false, false};
+  owner_t o = {0, SA_INIT, false, false, 0};
   int fd, r, e;
   fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd == -1) return -1;
@@ -422,6 +438,12 @@ int rcpt_make_source(rcpt_make_t *m, const char *path)
   struct stat st;
   char status = stat(path, &st) == 0 ? '+' : '-';
   return sa_append(&m->sources, status) && sa_cats(&m->sources, path) && sa_0(&m->sources) ? 0 : -1;
+}
+
+int rcpt_make_home(rcpt_make_t *m, unsigned long uid, const char *home)
+{
+  return sa_append(&m->sources, 'h') && sa_catulong(&m->sources, uid) &&
+         sa_append(&m->sources, ':') && sa_cats(&m->sources, home) && sa_0(&m->sources) ? 0 : -1;
 }
 
 int rcpt_make_name(rcpt_make_t *m, unsigned long id, const char *x, size_t xlen)

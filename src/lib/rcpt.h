@@ -19,7 +19,10 @@
  *                  alias account) an owner: entries of a status byte ('+'
  *                  it existed at build time, '-' it did not), a path and
  *                  a NUL (users/cdb, users/aliases.cdb, QMAILHOME/alias;
- *                  new accounts are looked for in /etc/passwd itself)
+ *                  new accounts are looked for in /etc/passwd itself);
+ *                  and 'h' uid ':' home for each account qmail-getpw did
+ *                  not take because of its home (missing, not its own):
+ *                  changed when the home becomes uid's
  *   "u=" local     users/cdb exact entry (lower case) -> id "\0" ext
  *   "u+" prefix    users/cdb wildcard (lower case; "u+" alone: "+:")
  *                  -> id "\0" pre (the extension is pre + the rest)
@@ -51,7 +54,9 @@
  * nobody the "S" paths: if one changed since the build started (mtime >=
  * "T", in seconds, so a change in the same second counts), or cannot be
  * stat()ed, the recipient is accepted.  Creating a .qmail file changes
- * its directory's mtime. */
+ * its directory's mtime; a chmod or chown its ctime, which counts too.
+ * For an owner from the password database, an account added to
+ * /etc/passwd since whose name is a longer prefix is looked for too. */
 #ifndef RCPT_H
 #define RCPT_H
 #include <cdb.h>
@@ -119,6 +124,9 @@ int rcpt_make_name(rcpt_make_t *, unsigned long id, const char *x, size_t xlen);
 int rcpt_make_aliasname(rcpt_make_t *, const char *x, size_t xlen);
 /* a path for "S": stat()ed now to record whether it exists.  0 or -1 */
 int rcpt_make_source(rcpt_make_t *, const char *path);
+/* for "S": the home of an account qmail-getpw does not take now (missing,
+ * or not owned by uid); when it is uid's, the account is new.  0 or -1 */
+int rcpt_make_home(rcpt_make_t *, unsigned long uid, const char *home);
 /* the last keys, then the cdb's index.  0 or -1 */
 int rcpt_make_finish(rcpt_make_t *);
 void rcpt_make_free(rcpt_make_t *);

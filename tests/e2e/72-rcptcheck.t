@@ -146,6 +146,57 @@ ok "$Q/bin/qmail-rcptcheck-rebuild"
 want 250 "$U-newext@r.test"
 want 250 newlist@r.test
 
+# ---- what delivery would take or defer, though the build saw otherwise ----
+# acct NAME HOME: a password-file account (qt prefix: tests/run removes it)
+acct() {
+  { flock 9
+    getent passwd "$1" >/dev/null || useradd -U -M -d "$2" -s /bin/sh "$1" || return 1
+    usermod -d "$2" "$1"; } 9>>/run/lock/qmail-accounts.lock
+}
+# an account whose home appears (or becomes its own) after the build:
+# qmail-getpw takes it at once
+ok acct qtrch "$T/home/qtrch"
+rm -rf "$T/home/qtrch"
+ok "$Q/bin/qmail-rcptcheck-rebuild"
+want 550 qtrch@r.test
+mkdir -p "$T/home/qtrch/Maildir"
+want 550 qtrch@r.test
+chown -R qtrch "$T/home/qtrch"
+want 250 qtrch@r.test
+# an account added since whose name extends an owner's at a break
+# character takes the local part from it
+ok "$Q/bin/qmail-rcptcheck-rebuild"
+want 550 "$U-sub@r.test"
+ok acct "$U-sub" "$T/home/$U-sub"
+mkdir -p "$T/home/$U-sub"
+chown "$U-sub" "$T/home/$U-sub"
+want 250 "$U-sub@r.test"
+want 550 "$U-nope@r.test"
+# a sticky home (its user is editing .qmail files: delivery waits)
+ok "$Q/bin/qmail-rcptcheck-rebuild"
+want 550 "$M-bogus@r.test"
+chmod +t "$HM"
+want 250 "$M-bogus@r.test"
+chmod -t "$HM"
+# a home the build could not look at: delivery defers, so all is taken
+ok acct qtrcf "$T/home/qtrcf"
+rm -rf "$T/home/qtrcf"
+ln -s qtrcf "$T/home/qtrcf"
+out=$("$Q/bin/qmail-rcptcheck-rebuild" 2>&1)
+like "$out" "warning: unable to stat $T/home/qtrcf \(Too many levels of symbolic links\): taking every address of qtrcf as deliverable" \
+  "rebuild: a home it cannot stat is said"
+want 250 qtrcf-anything@r.test
+rm -f "$T/home/qtrcf"
+# an alias account delivery cannot use defers everything it would take
+chown root "$Q/alias"
+out=$("$Q/bin/qmail-rcptcheck-rebuild" 2>&1)
+like "$out" "warning: the alias account cannot take mail now" "rebuild: an unusable alias account is said"
+want 250 postmaster@r.test
+want 250 nosuch@r.test
+chown qtalias "$Q/alias"
+ok "$Q/bin/qmail-rcptcheck-rebuild"
+want 550 nosuch@r.test
+
 # a cdb of the older format (no version key): accepted, logged once
 if command -v cdb >/dev/null; then
   cp "$Q/users/rcptcheck.cdb" "$T/rcptcheck.new"
