@@ -1606,6 +1606,34 @@ static bool has_flat_entries(const char *dir)
   return flat;
 }
 
+/* true if dir/N (hashed) holds a message of another split: qmail-send
+ * would never find it.  The first message of each subdirectory tells (a
+ * queue hashed for another split has nearly every one elsewhere), and a
+ * subdirectory beyond the split that holds one */
+static bool misplaced(const char *dir)
+{
+  char n[FMT_ULONG];
+  for (unsigned long i = 0; i <= auto_split; i++) {
+    DIR *d;
+    struct dirent *e;
+    unsigned long id;
+    bool bad = false;
+    n[fmt_ulong(n, i)] = 0;
+    fn1.len = 0;
+    if (!sa_cats(&fn1, dir) || !sa_append(&fn1, '/') || !sa_cats(&fn1, n) || !sa_0(&fn1))
+      die_alert("cannot start: out of memory", false);
+    if (!(d = opendir(fn1.s))) continue;
+    while ((e = readdir(d)) != 0) {
+      if (!scan_ulong_all(e->d_name, &id)) continue;
+      bad = i == auto_split || id % auto_split != i;
+      break;
+    }
+    closedir(d);
+    if (bad) return true;
+  }
+  return false;
+}
+
 int main(void)
 {
   int trig, trigw, lockfd, sp;
@@ -1626,6 +1654,9 @@ int main(void)
    * entries, and the stale-message sweep would remove their messages */
   if (has_flat_entries("todo") || has_flat_entries("intd"))
     die_alert("cannot start: queue/todo or queue/intd holds entries of qmail's flat layout: run qmail-upq", false);
+  /* installed with another conf-split than the queue was hashed with */
+  if (misplaced("info") || misplaced("todo"))
+    die_alert("cannot start: the queue is hashed for another conf-split: run qmail-upq", false);
   queuefd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (queuefd == -1) die_alert("cannot start: unable to open the queue directory", true);
   qsum_bootid(bootid); /* none: every entry with a boot id gets checked */

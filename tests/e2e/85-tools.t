@@ -269,6 +269,12 @@ ok inst_reinstall
 unset SPLIT
 m7=$(misplaced 7)
 is "$([ -n "$m7" ] && echo yes)" yes "after the rebuild with split 7, files are misplaced"
+# qmail-send built for 7 will not start on a queue hashed for 23: it
+# would never find those messages
+rc=0; out=$(cd / && setpriv --reuid=qtqmails --regid="$(id -g qtqmails)" --clear-groups \
+  "$Q/bin/qmail-send" 0>&1 2>&1) || rc=$?
+like "$rc:$out" '^111:alert: cannot start: the queue is hashed for another conf-split: run qmail-upq' \
+  "qmail-send refuses a queue hashed for another split"
 
 # refuses while qmail-send holds the mutex
 # (the subshell becomes sleep, which holds the lock: killing it frees it)
