@@ -4,6 +4,7 @@
  * The rules for which accounts get mail follow qmail-getpw's by default:
  * no uid 0, no uppercase names, home must exist and belong to the user. */
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -42,6 +43,7 @@ static void puts_(const char *s) { put(s, strlen(s)); }
 
 /* the part every line for this account shares: ":user:uid:gid:home:" */
 static sa_t uugh;
+static sa_t aliashome; /* QMAILHOME/alias, not NUL-terminated */
 
 static void name_lines(const char *name, size_t n)
 {
@@ -75,6 +77,7 @@ static void account(const char *line, size_t len)
   sa_t home = SA_INIT;
   const char *mn;
   struct stat st;
+  bool isalias;
 
   if (memchr(line, 0, len)) return;
   for (i = 0; i <= len && nf < 7; i++)
@@ -94,6 +97,14 @@ static void account(const char *line, size_t len)
     for (i = 0; i < fl[0]; i++) if (f[0][i] >= 'A' && f[0][i] <= 'Z') return;
   if (have_incl && !cmap_get(&incl, f[0], fl[0])) return;
   if (have_excl && cmap_get(&excl, f[0], fl[0])) return;
+  /* the alias account's home is this instance's QMAILHOME/alias, whatever
+   * the password file says (qmail-getpw does the same): the account is
+   * shared by every instance on the host */
+  isalias = fl[0] == strlen(auto_usera) && memcmp(f[0], auto_usera, fl[0]) == 0;
+  if (isalias) {
+    f[5] = aliashome.s;
+    fl[5] = aliashome.len;
+  }
   if (!sa_copyb(&home, f[5], fl[5]) || !sa_0(&home)) die_nomem();
   if (homes) {
     if (stat(home.s, &st) == -1) {
@@ -113,7 +124,7 @@ static void account(const char *line, size_t len)
   if (!sa_catb(&allusers, f[0], fl[0]) || !sa_cat(&allusers, &uugh) || !sa_0(&allusers)) die_nomem();
 
   /* the alias user catches every address nobody else claims */
-  if (fl[0] == strlen(auto_usera) && memcmp(f[0], auto_usera, fl[0]) == 0) {
+  if (isalias) {
     puts_("+");
     put(uugh.s, uugh.len);
     puts_(dash);
@@ -225,6 +236,7 @@ int main(int argc, char **argv)
   size_t nb = strlen(auto_break);
   if (nb >= sizeof breaks) nb = sizeof breaks - 1;
   memcpy(breaks, auto_break, nb);
+  if (!sa_copys(&aliashome, auto_qmail) || !sa_cats(&aliashome, "/alias")) die_nomem();
 
   while ((opt = getopt(argc, argv, "/ohHuUc:C")) != -1)
     switch (opt) {

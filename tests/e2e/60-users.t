@@ -121,6 +121,14 @@ is "$out" "=$A:$line_a::
 +qtalias-:$line_l-::
 ." "pw2u: default rules (no root, uppercase, missing or foreign home)"
 
+# the alias account's home is this instance's alias/, whatever the
+# password file says (another instance may have made the account)
+sed -i "s|^qtalias:.*|qtalias:x:$UL:$GL::/elsewhere/alias:/bin/false|" "$D/passwd"
+out=$(pw2u)
+like "$out" "
+\+:$line_l-::
+" "pw2u: the alias account's home is QMAILHOME/alias"
+lacks "/elsewhere"
 out=$(pw2u -H)
 like "$out" "=qtnohome:qtnohome:" "pw2u -H: missing home accepted"
 like "$out" "=qtnotmine:qtnotmine:" "pw2u -H: foreign home accepted"
