@@ -144,14 +144,19 @@ ok test -x "$Q/supervise/qmail-smtpd/log/run"
 ok test -s "$Q/tcpd/smtp.cdb"
 ok grep -q 'tcpserver .*-x .*/tcpd/smtp.cdb' "$Q/supervise/qmail-smtpd/run"
 ok grep -q -- '-c "$c" -b "$c" -u' "$Q/supervise/qmail-smtpd/run"
+# an instance other than conf-home's: its smtpd starts only on svc -u,
+# since another instance may listen on port 25 of every address
+ok test -e "$Q/supervise/qmail-smtpd/down"
+is "$(cat "$Q/tcpd/smtp.ip")" 0 "tcpd/smtp.ip: every address by default"
 port2=$((port + 100))
 sv=$T/svsmtpd/qmail-smtpd
 mkdir -p "$T/svsmtpd"
 cp -r "$Q/supervise/qmail-smtpd" "$sv"
-rm -rf "$sv/supervise" "$sv/log/supervise"
-# another port, no softlimit (the sanitizer build needs terabytes of
-# address space), log into $T
-sed -i -e "s/ 0 25 / 127.0.0.1 $port2 /" -e '/softlimit/d' -e 's/PATH="\([^"]*\)" \\$/PATH="\1" \\/' "$sv/run"
+rm -rf "$sv/supervise" "$sv/log/supervise" "$sv/down"
+# the address from tcpd/smtp.ip; another port, no softlimit (the
+# sanitizer build needs terabytes of address space), log into $T
+echo 127.0.0.1 >"$Q/tcpd/smtp.ip"
+sed -i -e "s/\"\\\$ip\" 25 /\"\\\$ip\" $port2 /" -e '/softlimit/d' -e 's/PATH="\([^"]*\)" \\$/PATH="\1" \\/' "$sv/run"
 sed -i -e 's/^exec env - PATH="\([^"]*\)" \\$/exec env - PATH="\1" \\/' "$sv/run"
 printf '#!/bin/sh\nexec multilog t %s/svlog\n' "$T" >"$sv/log/run"
 (cd / && exec setsid svscan "$T/svsmtpd" </dev/null >>"$T/svscan-smtpd.log" 2>&1) &
