@@ -210,7 +210,7 @@ static void from_passwd(void)
       warn("unable to stat ", pw->pw_dir, " (", strerror(errno), "): taking every address of ",
            pw->pw_name, " as deliverable");
     } else if (temp || st.st_uid != pw->pw_uid) {
-      if (rcpt_make_home(&mk, pw->pw_uid, pw->pw_dir) != 0) die_nomem();
+      if (rcpt_make_home(&mk, pw->pw_name, pw->pw_uid, pw->pw_dir) != 0) wfail();
       continue;
     }
     if (!sa_copys(&name, pw->pw_name) || !sa_0(&name) || !sa_copys(&home, pw->pw_dir) || !sa_0(&home))

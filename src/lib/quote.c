@@ -32,7 +32,8 @@ bool quote_addr(sa_t *out, const char *addr)
   if (q && !sa_append(out, '"')) return false;
   for (i = 0; i < n; ++i) {
     char c = addr[i];
-    if ((c == '"' || c == '\\') && !sa_append(out, '\\')) return false;
+    /* as qmail quotes: CR and LF get a backslash too (then become '_') */
+    if ((c == '"' || c == '\\' || c == '\r' || c == '\n') && !sa_append(out, '\\')) return false;
     if (!put_safe(out, c)) return false;
   }
   if (q && !sa_append(out, '"')) return false;

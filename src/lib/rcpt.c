@@ -189,39 +189,57 @@ static int owner_takes(db_t *d, const owner_t *o)
   return r == -1 ? -1 : r ? RCPT_YES : RCPT_NO;
 }
 
-/* path changed since t (in the same second counts), or cannot be
- * stat()ed: then it goes to changed.  The change time counts too: a
- * chmod (a sticky home: delivery waits) or chown changes only that.
- * 1, 0, -1 */
+/* path changed since t (mtime in the same second counts), or cannot be
+ * stat()ed, or is a home delivery waits on (sticky: its user is editing
+ * .qmail files; writable by others): then it goes to changed.  1, 0, -1 */
 static int newer(const char *path, time_t t, sa_t *changed)
 {
   struct stat st;
-  if (stat(path, &st) == 0 && st.st_mtime < t && st.st_ctime < t) return 0;
+  if (stat(path, &st) == 0 && st.st_mtime < t && !(st.st_mode & (S_ISVTX | S_IWOTH))) return 0;
   return sa_copys(changed, path) && sa_0(changed) ? 1 : -1;
 }
 
-/* the "S" entries: a '+' path changed or vanished, a '-' path appeared;
- * 'h' uid ':' path, the home of an account qmail-getpw did not take: it
- * now belongs to uid, or cannot be looked at (getpw then defers) */
+/* the "S" entries: a '+' path changed or vanished, a '-' path appeared */
 static int sources_changed(const sa_t *s, time_t t, sa_t *changed)
 {
   for (size_t i = 0; i + 1 < s->len;) {
     const char *p = s->s + i + 1;
     const char *end = memchr(p, 0, s->len - i - 1);
     struct stat st;
-    unsigned long uid;
-    size_t n;
     int r = 0;
     if (!end) break;
     if (s->s[i] == '+') r = newer(p, t, changed);
-    else if (s->s[i] == 'h') {
-      if ((n = scan_ulong(p, &uid)) && p[n] == ':' &&
-          (stat(p + n + 1, &st) == 0 ? st.st_uid == uid : errno != ENOENT && errno != ENOTDIR))
-        r = sa_copys(changed, p + n + 1) && sa_0(changed) ? 1 : -1;
-    } else if (stat(p, &st) == 0 || errno != ENOENT)
+    else if (stat(p, &st) == 0 || errno != ENOENT)
       r = sa_copys(changed, p) && sa_0(changed) ? 1 : -1;
     if (r != 0) return r;
     i = (size_t)(end - s->s) + 1;
+  }
+  return 0;
+}
+
+/* an account of the password file that qmail-getpw did not take at
+ * build time because of its home ("h" name -> uid ":" home), whose name
+ * is a prefix of the local part longer than min ending at a break
+ * character: its home is now its own (or cannot be looked at, and
+ * qmail-getpw would defer).  1 (changed filled), 0, -1 */
+static int home_appeared(db_t *d, const char *low, size_t len, size_t min, sa_t *changed)
+{
+  for (size_t i = len + 1; i-- > min + 1;) {
+    unsigned long uid;
+    struct stat st;
+    size_t n;
+    int r;
+    if (i < len && !strchr(auto_break, low[i])) continue;
+    if (i > RCPT_NAME_MAX) continue;
+    if ((r = get(d, "h", 0, low, i)) != 1) {
+      if (r == -1) return -1;
+      continue;
+    }
+    n = scan_ulong(d->v.s, &uid);
+    if (!n || d->v.s[n] != ':') continue;
+    if (stat(d->v.s + n + 1, &st) == 0 ? st.st_uid != uid : errno == ENOENT || errno == ENOTDIR)
+      continue;
+    return sa_copys(changed, d->v.s + n + 1) && sa_0(changed) ? 1 : -1;
   }
   return 0;
 }
@@ -309,9 +327,13 @@ static int stale(db_t *d, const owner_t *o, const char *low, size_t len, sa_t *c
   }
   /* a new account whose name is a longer prefix than the owner's takes
    * the local part from it */
-  if (o->pwlen && (r = new_account(low, len, o->pwlen, (time_t)t, changed)) != 0) return r;
+  if (o->pwlen && ((r = new_account(low, len, o->pwlen, (time_t)t, changed)) != 0 ||
+                   (r = home_appeared(d, low, len, o->pwlen, changed)) != 0))
+    return r;
   if (!o->fallback) return 0;
-  if ((r = new_account(low, len, 0, (time_t)t, changed)) != 0) return r;
+  if ((r = new_account(low, len, 0, (time_t)t, changed)) != 0 ||
+      (r = home_appeared(d, low, len, 0, changed)) != 0)
+    return r;
   if ((r = get(d, "S", 0, "", 0)) != 1) return r;
   if (!sa_copy(&src, &d->v)) return -1;
   r = sources_changed(&src, (time_t)t, changed);
@@ -440,10 +462,13 @@ int rcpt_make_source(rcpt_make_t *m, const char *path)
   return sa_append(&m->sources, status) && sa_cats(&m->sources, path) && sa_0(&m->sources) ? 0 : -1;
 }
 
-int rcpt_make_home(rcpt_make_t *m, unsigned long uid, const char *home)
+int rcpt_make_home(rcpt_make_t *m, const char *name, unsigned long uid, const char *home)
 {
-  return sa_append(&m->sources, 'h') && sa_catulong(&m->sources, uid) &&
-         sa_append(&m->sources, ':') && sa_cats(&m->sources, home) && sa_0(&m->sources) ? 0 : -1;
+  if (!sa_copys(&m->k, "h") || !sa_cats(&m->k, name)) return -1;
+  lower(m->k.s + 1, m->k.len - 1);
+  m->v.len = 0;
+  if (!sa_catulong(&m->v, uid) || !sa_append(&m->v, ':') || !sa_cats(&m->v, home)) return -1;
+  return put(m, m->v.s, m->v.len);
 }
 
 int rcpt_make_name(rcpt_make_t *m, unsigned long id, const char *x, size_t xlen)

@@ -19,16 +19,16 @@
  *                  alias account) an owner: entries of a status byte ('+'
  *                  it existed at build time, '-' it did not), a path and
  *                  a NUL (users/cdb, users/aliases.cdb, QMAILHOME/alias;
- *                  new accounts are looked for in /etc/passwd itself);
- *                  and 'h' uid ':' home for each account qmail-getpw did
- *                  not take because of its home (missing, not its own):
- *                  changed when the home becomes uid's
+ *                  new accounts are looked for in /etc/passwd itself)
  *   "u=" local     users/cdb exact entry (lower case) -> id "\0" ext
  *   "u+" prefix    users/cdb wildcard (lower case; "u+" alone: "+:")
  *                  -> id "\0" pre (the extension is pre + the rest)
  *   "u"            the set of last bytes of the non-empty "u+" prefixes
  *   "p" name       an account qmail-getpw accepts (lower case) -> id
  *   "A"            the alias account -> id
+ *   "h" name       an account qmail-getpw did not take for its home
+ *                  (missing, or not its own) -> uid ":" home; once the
+ *                  home is the uid's, the account takes its names
  *   "a" id ":"     the account: flags (RCPT_ALL: it takes every
  *                  extension, since its dash is empty or its .qmail
  *                  names could not be listed; RCPT_ALIAS: it is the alias
@@ -54,9 +54,10 @@
  * nobody the "S" paths: if one changed since the build started (mtime >=
  * "T", in seconds, so a change in the same second counts), or cannot be
  * stat()ed, the recipient is accepted.  Creating a .qmail file changes
- * its directory's mtime; a chmod or chown its ctime, which counts too.
- * For an owner from the password database, an account added to
- * /etc/passwd since whose name is a longer prefix is looked for too. */
+ * its directory's mtime.  A sticky or world-writable owner's directory
+ * (delivery waits) counts as changed.  For an owner from the password
+ * database, an account added since whose name is a longer prefix is
+ * looked for too, and so are "h" accounts whose home became theirs. */
 #ifndef RCPT_H
 #define RCPT_H
 #include <cdb.h>
@@ -124,9 +125,9 @@ int rcpt_make_name(rcpt_make_t *, unsigned long id, const char *x, size_t xlen);
 int rcpt_make_aliasname(rcpt_make_t *, const char *x, size_t xlen);
 /* a path for "S": stat()ed now to record whether it exists.  0 or -1 */
 int rcpt_make_source(rcpt_make_t *, const char *path);
-/* for "S": the home of an account qmail-getpw does not take now (missing,
- * or not owned by uid); when it is uid's, the account is new.  0 or -1 */
-int rcpt_make_home(rcpt_make_t *, unsigned long uid, const char *home);
+/* "h": an account qmail-getpw does not take now for its home (missing,
+ * or not owned by uid); once the home is uid's, it is.  0 or -1 */
+int rcpt_make_home(rcpt_make_t *, const char *name, unsigned long uid, const char *home);
 /* the last keys, then the cdb's index.  0 or -1 */
 int rcpt_make_finish(rcpt_make_t *);
 void rcpt_make_free(rcpt_make_t *);

@@ -22,8 +22,8 @@ int main(void)
     {"no domain", "\"no domain\""},
     {"#@[]", "#@[]"},
     /* CR and LF would end the header line: '_' (local part and domain) */
-    {"a\rb@x", "\"a_b\"@x"},
-    {"x@evil.example\nBcc: v@example.org", "\"x@evil.example_Bcc: v\"@example.org"},
+    {"a\rb@x", "\"a\\_b\"@x"},
+    {"x@evil.example\nBcc: v@example.org", "\"x@evil.example\\_Bcc: v\"@example.org"},
     {"x@evil.example\nBcc: v", "x@evil.example_Bcc: v"},
   };
   sa_t x = SA_INIT;
