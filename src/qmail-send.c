@@ -1608,30 +1608,32 @@ static bool has_flat_entries(const char *dir)
 
 /* true if dir/N (hashed) holds a message of another split: qmail-send
  * would never find it.  The first message of each subdirectory tells (a
- * queue hashed for another split has nearly every one elsewhere), and a
- * subdirectory beyond the split that holds one */
+ * queue hashed for another split has nearly every one elsewhere), and
+ * any message in a subdirectory beyond the split */
 static bool misplaced(const char *dir)
 {
-  char n[FMT_ULONG];
-  for (unsigned long i = 0; i <= auto_split; i++) {
+  DIR *top = opendir(dir);
+  struct dirent *t;
+  bool bad = false;
+  if (!top) return false;
+  while (!bad && (t = readdir(top)) != 0) {
+    unsigned long n, id;
     DIR *d;
     struct dirent *e;
-    unsigned long id;
-    bool bad = false;
-    n[fmt_ulong(n, i)] = 0;
+    if (!scan_ulong_all(t->d_name, &n)) continue;
     fn1.len = 0;
-    if (!sa_cats(&fn1, dir) || !sa_append(&fn1, '/') || !sa_cats(&fn1, n) || !sa_0(&fn1))
+    if (!sa_cats(&fn1, dir) || !sa_append(&fn1, '/') || !sa_cats(&fn1, t->d_name) || !sa_0(&fn1))
       die_alert("cannot start: out of memory", false);
     if (!(d = opendir(fn1.s))) continue;
     while ((e = readdir(d)) != 0) {
       if (!scan_ulong_all(e->d_name, &id)) continue;
-      bad = i == auto_split || id % auto_split != i;
+      bad = n >= auto_split || id % auto_split != n;
       break;
     }
     closedir(d);
-    if (bad) return true;
   }
-  return false;
+  closedir(top);
+  return bad;
 }
 
 int main(void)
