@@ -41,7 +41,9 @@
 
 const char *PROG = "qmail-send";
 
-#define TODO_BATCH 64          /* todo entries per syncfs() */
+#define TODO_BATCH 64          /* todo entries per loop turn */
+#define SYNC_DELAY_MS 1000     /* a preprocessed todo entry waits at most this */
+#define SYNC_MAX 4096          /* or until this many wait, for its syncfs() */
 #define SCAN_STEP 256          /* directory entries per loop turn */
 #define REPORT_MAX 10000       /* longer spawner reports are cut */
 #define CHANFILE_MAX (64UL << 20) /* a local/remote file we are willing to load */
@@ -295,6 +297,28 @@ static struct {
 
 static idset_t intodo = IDSET_INIT; /* preprocessed, todo removal pending */
 
+/* Preprocessed messages whose info, local and remote files may not be on
+ * disk yet.  Their deliveries run at once, but their todo entries stay,
+ * the queue's durable record of them, until one syncfs() covers them all
+ * (every SYNC_DELAY_MS at most).  A message whose deliveries are all over
+ * before that goes with its todo entry (foop), and the files it made were
+ * never written at all.  A crash meanwhile costs repeated deliveries: the
+ * todo entry is preprocessed again. */
+static struct {
+  unsigned long *ids; /* in the order preprocessed; some may be over */
+  size_t n, a;
+  long long since; /* ms_now() when the first of them was preprocessed */
+  time_t retry;    /* after a failed syncfs(), not before this */
+} pend;
+static idset_t unsynced = IDSET_INIT; /* in pend.ids and not yet over */
+
+static long long ms_now(void)
+{
+  struct timespec t;
+  if (clock_gettime(CLOCK_MONOTONIC, &t) == -1) return 0; /* then at once */
+  return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
 static bool clean_request(char kind, unsigned long id)
 {
   char b[FMT_ULONG + 8];
@@ -344,6 +368,10 @@ static void clean_later(char kind, unsigned long id)
 
 static void clean_ask(char kind, unsigned long id)
 {
+  /* a foop removes the todo entry too: the message no longer waits for
+   * a sync, and no todo request may follow (its id may name a new
+   * message by then) */
+  if (kind == 'f') idset_del(&unsynced, id);
   if (!clean_request(kind, id)) clean_later(kind, id);
 }
 
@@ -1215,6 +1243,15 @@ static int torn(int fd, unsigned long id)
  * remote) + 4 on success, 0 to leave it for a later pass, -1 if the entry
  * is garbage to hand to qmail-clean (no message file), -2 if all of it
  * is (torn()). */
+/* what preprocessing id made, info last (see preprocess) */
+static void preprocess_undo(unsigned long id)
+{
+  unlink_quiet("local", id);
+  unlink_quiet("remote", id);
+  unlink_quiet("bounce", id);
+  unlink_quiet("info", id);
+}
+
 static int preprocess(unsigned long id)
 {
   static sa_t rec = SA_INIT, addr = SA_INIT, sender = SA_INIT, skip1 = SA_INIT;
@@ -1342,10 +1379,7 @@ undo:
   wf_close(&info, "info", id);
   wf_close(&out[0], "local", id);
   wf_close(&out[1], "remote", id);
-  unlink_quiet("local", id);
-  unlink_quiet("remote", id);
-  unlink_quiet("bounce", id);
-  unlink_quiet("info", id);
+  preprocess_undo(id);
   return 0;
 }
 
@@ -1395,14 +1429,22 @@ static bool todo_next(unsigned long *id)
 
 static void todo_batch(void)
 {
-  unsigned long ids[TODO_BATCH];
-  int masks[TODO_BATCH];
-  size_t n = 0, i, tries = 0;
+  size_t n = 0, tries = 0;
   if (!sched_reserve(&ch[LOCAL].heap, TODO_BATCH + 512) ||
       !sched_reserve(&ch[REMOTE].heap, TODO_BATCH + 512) ||
       !sched_reserve(&done_heap, TODO_BATCH + 64)) {
     nomem();
     return;
+  }
+  if (pend.a - pend.n < TODO_BATCH) {
+    size_t na = pend.n + TODO_BATCH + pend.a;
+    unsigned long *p = na > SIZE_MAX / sizeof *p ? 0 : realloc(pend.ids, na * sizeof *p);
+    if (!p) {
+      nomem();
+      return;
+    }
+    pend.ids = p;
+    pend.a = na;
   }
   /* entries that fail count too, so one call stays bounded */
   while (n < TODO_BATCH && tries++ < 2 * TODO_BATCH && !flagnomem) {
@@ -1414,30 +1456,58 @@ static void todo_batch(void)
     }
     m = preprocess(id);
     if (m == 0) continue;
-    ids[n] = id;
-    masks[n++] = m;
-  }
-  if (!n) return;
-  /* one flush of the whole file system makes every file of the batch
-   * durable before the todo entries (the queue's only other record of
-   * these messages) go away */
-  if (syncfs(queuefd) == -1) {
-    log_fail("warning: unable to sync the queue; will redo the batch", "");
-    todo.rescan = true;
-    return;
-  }
-  for (i = 0; i < n; i++) {
-    if (masks[i] < 0) { /* garbage: qmail-clean removes it */
-      if (idset_add(&intodo, ids[i])) clean_ask(masks[i] == -1 ? 't' : 'f', ids[i]);
+    if (m < 0) { /* garbage: qmail-clean removes it */
+      if (idset_add(&intodo, id)) clean_ask(m == -1 ? 't' : 'f', id);
+      else nomem();
       continue;
     }
-    if (masks[i] & 1) xpush(&ch[LOCAL].heap, ids[i], now);
-    if (masks[i] & 2) xpush(&ch[REMOTE].heap, ids[i], now);
-    if (!(masks[i] & 3)) xpush(&done_heap, ids[i], now);
-    /* if the set is full, the next pass preprocesses it again: harmless */
-    if (idset_add(&intodo, ids[i])) clean_ask('t', ids[i]);
-    else nomem();
+    if (!idset_add(&intodo, id) || !idset_add(&unsynced, id)) {
+      /* untracked, the next pass would preprocess it again under its
+       * running deliveries: undone, it waits for that pass instead */
+      idset_del(&intodo, id);
+      preprocess_undo(id);
+      nomem();
+      break;
+    }
+    if (!pend.n) pend.since = ms_now();
+    pend.ids[pend.n++] = id;
+    n++;
+    if (m & 1) xpush(&ch[LOCAL].heap, id, now);
+    if (m & 2) xpush(&ch[REMOTE].heap, id, now);
+    if (!(m & 3)) xpush(&done_heap, id, now);
   }
+}
+
+/* One flush of the whole file system makes the files of every waiting
+ * message durable; then their todo entries can go.  force: now, whatever
+ * the delay.  False if a sync was due and failed. */
+static bool pend_sync(bool force)
+{
+  if (!pend.n) return true;
+  if (!force && (now < pend.retry || (pend.n < SYNC_MAX && ms_now() - pend.since < SYNC_DELAY_MS)))
+    return true;
+  if (syncfs(queuefd) == -1) {
+    log_fail("warning: unable to sync the queue; its todo entries stay for now", "");
+    pend.retry = now + NOMEM_PAUSE;
+    return false;
+  }
+  for (size_t i = 0; i < pend.n; i++) {
+    if (!idset_has(&unsynced, pend.ids[i])) continue;
+    idset_del(&unsynced, pend.ids[i]);
+    clean_ask('t', pend.ids[i]);
+  }
+  pend.n = 0;
+  return true;
+}
+
+/* ms until pend_sync() is due, or -1 */
+static long long pend_wait(void)
+{
+  long long left;
+  if (!pend.n) return -1;
+  if (now < pend.retry) return (long long)(pend.retry - now) * 1000;
+  left = pend.since + SYNC_DELAY_MS - ms_now();
+  return left < 0 ? 0 : left;
 }
 
 static void todo_start(void)
@@ -1707,6 +1777,10 @@ int main(void)
     now = time(0);
     if (flagnomem && now >= nomem_until) flagnomem = false;
 
+    /* the last deliveries are over: what still waits for a sync gets it
+     * (failing that, its todo entries stay and are preprocessed again at
+     * the next start) */
+    if (exitasap && !ch[LOCAL].used && !ch[REMOTE].used && pend.n && !pend_sync(true)) pend.n = 0;
     if (exitasap && !ch[LOCAL].used && !ch[REMOTE].used && !cl.n) {
       log_s("status: exiting\n");
       log_flush();
@@ -1726,6 +1800,7 @@ int main(void)
         }
       } else if (!flagnomem)
         infoscan_step();
+      pend_sync(false);
       if (now >= sweep_next && !sweep.active && !infoscan.active) {
         sweep.active = true;
         sweep.dir = 0;
@@ -1752,6 +1827,10 @@ int main(void)
     if (busy) timeout = 0;
     else if (wake <= now) timeout = 0;
     else timeout = wake - now > 3600 ? 3600000 : (int)(wake - now) * 1000;
+    if (!exitasap) {
+      long long p = pend_wait();
+      if (p >= 0 && p < timeout) timeout = (int)p;
+    }
     if (exitasap && timeout > 1000) timeout = 1000;
 
     pf[npf++] = (struct pollfd){.fd = sp, .events = POLLIN};

@@ -144,6 +144,55 @@ like "$m" "in the queue longer than queuelifetime" "lifetime sentence"
 mkdir -m 0700 "$HB/Maildir/tmp" && chown qtbob: "$HB/Maildir/tmp"
 rm -f "$Q/control/queuelifetime"
 
+# ---- preprocessed messages wait for one sync before their todo entries go ----
+# (qmail-send(8): deliveries start at once; the todo entry, the durable
+# record, goes after a syncfs within about a second)
+idof() { inst_log | sed -n "s/^info msg \([0-9]*\): .* from <$1> .*/\1/p" | tail -n 1; }
+# "new msg" lines for id $1 after log line $2 (inode numbers, and so ids, come back)
+newmsgs() { inst_log | tail -n +"$(($2 + 1))" | grep -c "^new msg $1\$"; }
+rm -rf "$HB/Maildir/tmp"
+l0=$(inst_log | wc -l)
+nb=$(maildir_count "$HB/Maildir") na=$(maildir_count "$HA/Maildir")
+nd=$(inst_log | grep -c "deferral: ")
+printf 'Subject: waits\n\nw\n' | qq $A "w1@$ME" "qtbob@$ME"
+ok wait_for 20 eval '[ "$(inst_log | grep -c "deferral: ")" -gt '"$nd"' ]'
+# another message pulls the trigger: the todo pass skips the first one
+printf 'Subject: next\n\nn\n' | qq $A "w2@$ME" "$A@$ME"
+ok wait_for 20 eval '[ "$(maildir_count "$HA/Maildir")" -gt '"$na"' ]'
+w1=$(idof "w1@$ME")
+is "$(newmsgs "$w1" "$l0")" 1 "a message waiting for its sync is preprocessed once"
+ok wait_for 10 eval '[ -z "$(find "$Q/queue/todo" -type f)" ]'
+ok test -f "$Q/queue/info/$((w1 % 23))/$w1"
+ok test -f "$Q/queue/local/$((w1 % 23))/$w1"
+# svc -d at once: the last sync happens before qmail-send exits, and the
+# next start does not preprocess the message again
+printf 'Subject: term\n\nt\n' | qq $A "w3@$ME" "qtbob@$ME"
+ok wait_for 20 eval '[ -n "$(idof "w3@$ME")" ]'
+svc -d "$Q/supervise/qmail-send"
+ok wait_for 20 _t_svc_down "$Q/supervise/qmail-send"
+w3=$(idof "w3@$ME")
+is "$(find "$Q/queue/todo" -type f | wc -l)" 0 "stopped: no todo entry left"
+ok test -f "$Q/queue/info/$((w3 % 23))/$w3"
+ok test -f "$Q/queue/local/$((w3 % 23))/$w3"
+lines=$(inst_log | wc -l)
+ok svc -u "$Q/supervise/qmail-send"
+ok wait_for 10 eval 'inst_log | tail -n +'"$((lines + 1))"' | grep -q "^status: local"'
+# a crash while a message waits: its todo entry is preprocessed again, and
+# nothing is lost (a repeated delivery is allowed)
+printf 'Subject: crash\n\nc\n' | qq $A "w4@$ME" "qtbob@$ME"
+ok wait_for 20 eval '[ -n "$(idof "w4@$ME")" ]'
+p=$(svstat "$Q/supervise/qmail-send" | sed -n 's/.*: up (pid \([0-9]*\)).*/\1/p')
+ok kill -KILL "$p"
+ok wait_for 20 eval 'svstat "$Q/supervise/qmail-send" | grep -q "up (pid" && ! svstat "$Q/supervise/qmail-send" | grep -q "(pid $p)"'
+sleep 1
+mkdir -m 0700 "$HB/Maildir/tmp" && chown qtbob: "$HB/Maildir/tmp"
+ok svc -a "$Q/supervise/qmail-send"
+ok wait_for 20 eval '[ "$(maildir_count "$HB/Maildir")" -ge '"$((nb + 3))"' ]'
+ok wait_for 20 eval '[ -z "$(find "$Q/queue/mess" "$Q/queue/info" "$Q/queue/local" "$Q/queue/todo" -type f)" ]'
+is "$(newmsgs "$w3" "$l0")" 1 "the stopped one was not preprocessed again"
+got=$(cat "$HB"/Maildir/new/* | grep -c '^Subject: \(waits\|term\|crash\)$')
+ok test "$got" -ge 3
+
 # ---- a second qmail-send refuses to start ---------------------------------------
 rc=0
 (cd / && "$Q/bin/qmail-send" 0>"$D/second.log" 1>/dev/null 2>/dev/null) || rc=$?
