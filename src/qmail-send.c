@@ -295,6 +295,19 @@ static struct {
   time_t later_at;
 } cl;
 
+/* the todo pass */
+static struct {
+  bool want, active, rescan;
+  unsigned dir;
+  DIR *d;
+  time_t lastall; /* when a pass last read every todo/N */
+  /* which todo/N to read: the trigger's hints (trigger_hint) since the
+   * pass began, for the next one; and this pass's.  all: every one */
+  unsigned char *hint, *pass;
+  bool hintall, passall;
+  int lead; /* trigger_byte's state */
+} todo = {.hintall = true, .lead = -1};
+
 static idset_t intodo = IDSET_INIT; /* preprocessed, todo removal pending */
 
 /* Preprocessed messages whose info, local and remote files may not be on
@@ -394,7 +407,10 @@ static void clean_answer(char a)
   log_u(r.id);
   log_s(a == '!' ? ", will retry\n" : ": request refused\n");
   if (a == '!') clean_later(r.kind, r.id);
-  else idset_del(&intodo, r.id);
+  else {
+    idset_del(&intodo, r.id);
+    todo.hint[r.id % auto_split] = 1; /* the todo entry may still be there */
+  }
 }
 
 static void clean_retry(void)
@@ -1001,13 +1017,6 @@ static void chan_read(int c)
 
 /* ---- preprocessing (the todo pass) ---- */
 
-static struct {
-  bool want, active, rescan;
-  unsigned dir;
-  DIR *d;
-  time_t last;
-} todo;
-
 static int queuefd = -1;
 
 static void unlink_quiet(const char *dir, unsigned long id)
@@ -1395,6 +1404,7 @@ static bool todo_next(unsigned long *id)
   for (;;) {
     struct dirent *e;
     if (!todo.d) {
+      while (todo.dir < auto_split && !todo.passall && !todo.pass[todo.dir]) todo.dir++;
       if (todo.dir >= auto_split) return false;
       memcpy(dn, "todo/", 5);
       dn[5 + fmt_ulong(dn + 5, todo.dir)] = 0;
@@ -1455,7 +1465,10 @@ static void todo_batch(void)
       break;
     }
     m = preprocess(id);
-    if (m == 0) continue;
+    if (m == 0) { /* again in the next pass */
+      todo.hint[id % auto_split] = 1;
+      continue;
+    }
     if (m < 0) { /* garbage: qmail-clean removes it */
       if (idset_add(&intodo, id)) clean_ask(m == -1 ? 't' : 'f', id);
       else nomem();
@@ -1512,11 +1525,39 @@ static long long pend_wait(void)
 
 static void todo_start(void)
 {
+  unsigned char *t;
   todo.want = false;
-  todo.last = now;
   if (todo.active) { todo.rescan = true; return; }
   todo.active = true;
   todo.dir = 0;
+  /* this pass reads what the hints named; the next, what comes now */
+  t = todo.pass;
+  todo.pass = todo.hint;
+  todo.hint = t;
+  memset(todo.hint, 0, auto_split);
+  todo.passall = todo.hintall;
+  todo.hintall = false;
+  if (todo.passall) todo.lastall = now;
+}
+
+/* the trigger was pulled: collects its hints; more than a full pass's
+ * worth, and writers may have found it full, their hints lost */
+static void trigger_read(int fd)
+{
+  unsigned char b[256];
+  size_t total = 0;
+  ssize_t r;
+  while ((r = read(fd, b, sizeof b)) > 0) {
+    total += (size_t)r;
+    for (ssize_t k = 0; k < r; k++) {
+      int n = trigger_byte(&todo.lead, b[k]);
+      if (n >= 0 && (unsigned)n < auto_split) todo.hint[n] = 1;
+      else if (n != TRIGGER_MORE) todo.hintall = true;
+    }
+  }
+  if (todo.lead >= 0 || total > 4096) todo.hintall = true;
+  todo.lead = -1;
+  todo.want = true;
 }
 
 /* ---- startup scan of info/ and the stale-message sweep ---- */
@@ -1640,7 +1681,7 @@ static void on_signal(int sig)
     sched_all_now(&ch[REMOTE].heap, now);
     sched_all_now(&done_heap, now);
     if (cl.nlater) cl.later_at = now;
-    todo.want = true;
+    todo.want = todo.hintall = true;
     break;
   case SIGTERM:
     if (!exitasap) {
@@ -1762,6 +1803,9 @@ int main(void)
    * to see EOF when we go away */
   for (int fd = 0; fd <= 6; fd++) coe(fd);
 
+  todo.hint = calloc(auto_split, 1);
+  todo.pass = calloc(auto_split, 1);
+  if (!todo.hint || !todo.pass) die_alert("cannot start: out of memory", false);
   infoscan.active = true;
   infoscan.top = "info";
   sweep.top = "mess";
@@ -1772,7 +1816,7 @@ int main(void)
   for (;;) {
     struct pollfd pf[9];
     int npf = 0, timeout;
-    time_t wake = now + TODO_PERIOD;
+    time_t wake = todo.lastall + TODO_PERIOD;
     bool busy = false;
     now = time(0);
     if (flagnomem && now >= nomem_until) flagnomem = false;
@@ -1792,7 +1836,8 @@ int main(void)
       start_deliveries(LOCAL);
       start_deliveries(REMOTE);
       if (!infoscan.active) {
-        if (todo.want || now >= todo.last + TODO_PERIOD) todo_start();
+        if (now >= todo.lastall + TODO_PERIOD) todo.hintall = true;
+        if (todo.want || todo.hintall) todo_start();
         if (todo.active && !flagnomem) todo_batch();
         if (!todo.active && todo.rescan) {
           todo.rescan = false;
@@ -1867,11 +1912,8 @@ int main(void)
         if (pf[i].fd == sp) {
           int sig;
           while ((sig = selfpipe_read()) != 0) on_signal(sig);
-        } else if (pf[i].fd == trig) {
-          char b[64];
-          while (read(trig, b, sizeof b) > 0) {}
-          todo.want = true;
-        }
+        } else if (pf[i].fd == trig)
+          trigger_read(trig);
       }
     }
   }

@@ -438,7 +438,7 @@ void qqwrite(uid_t uid, const char *how, int reply)
     bgsync_end(&messsync);
     bgsync_end(&dirsync);
   }
-  trigger_pull("lock/trigger");
+  trigger_hint("lock/trigger", (unsigned long)st.st_ino);
   report_id((unsigned long)st.st_ino);
   alarm(0);
   replyfd = -1;

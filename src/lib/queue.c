@@ -22,12 +22,40 @@ bool queue_name(sa_t *out, const char *dir, unsigned long id, bool split)
   return sa_catulong(out, id) && sa_0(out);
 }
 
-void trigger_pull(const char *path)
+static void trigger_write(const char *path, const void *b, size_t n)
 {
   int fd = open_write(path ? path : "lock/trigger");
   if (fd == -1) return;
-  (void)!write(fd, "", 1);
+  (void)!write(fd, b, n);
   close(fd);
+}
+
+void trigger_pull(const char *path) { trigger_write(path, "", 1); }
+
+void trigger_hint(const char *path, unsigned long id)
+{
+  unsigned long n = id % auto_split;
+  unsigned char b[2];
+  if (n >= 4096) {
+    trigger_pull(path);
+    return;
+  }
+  b[0] = (unsigned char)(0xc0 | (n >> 6));
+  b[1] = (unsigned char)(0x80 | (n & 0x3f));
+  trigger_write(path, b, 2);
+}
+
+int trigger_byte(int *lead, unsigned char c)
+{
+  int l = *lead;
+  *lead = -1;
+  if (l >= 0 && (c & 0xc0) == 0x80) return (l << 6) | (c & 0x3f);
+  /* a first byte cut off from its second is lost; this one counts anew */
+  if ((c & 0xc0) == 0xc0) {
+    *lead = c & 0x3f;
+    return l >= 0 ? TRIGGER_ALL : TRIGGER_MORE;
+  }
+  return TRIGGER_ALL;
 }
 
 /* runs prog with m, e, x, d on fds 0, 1, 6, 7 (all four are close-on-exec

@@ -29,6 +29,21 @@ bool queue_name(sa_t *out, const char *dir, unsigned long id, bool split);
 /* wakes qmail-send (cwd must be QMAILHOME/queue, or pass the path) */
 void trigger_pull(const char *path);
 
+/* The trigger can say where to look: trigger_hint writes a hint naming
+ * todo/N (N = id mod conf-split) as two bytes, 11nnnnnn 10nnnnnn (the
+ * high and low six bits of N), in one write, so that writers never mix;
+ * for N of 4096 or more it pulls as trigger_pull does.  A reader feeds
+ * every byte to trigger_byte with *lead = -1 at first: it returns N for
+ * the second byte of a hint, TRIGGER_MORE after a first one, and
+ * TRIGGER_ALL for anything else (qmail's one byte of any value, junk, a
+ * first byte without its second): then only a look at every todo/N will
+ * do.  A reader that finds *lead not -1 when the FIFO is empty saw a
+ * first byte without its second. */
+void trigger_hint(const char *path, unsigned long id);
+#define TRIGGER_MORE (-2)
+#define TRIGGER_ALL (-1)
+int trigger_byte(int *lead, unsigned char c);
+
 /* qmail-queued's child sends this byte once it holds the client's pipes
  * and before it reads them; its answer follows (qmail-queued(8)) */
 #define QUEUED_ACK 'K'

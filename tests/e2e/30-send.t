@@ -166,6 +166,7 @@ ok test -f "$Q/queue/info/$((w1 % 23))/$w1"
 ok test -f "$Q/queue/local/$((w1 % 23))/$w1"
 # svc -d at once: the last sync happens before qmail-send exits, and the
 # next start does not preprocess the message again
+l3=$(inst_log | wc -l)
 printf 'Subject: term\n\nt\n' | qq $A "w3@$ME" "qtbob@$ME"
 ok wait_for 20 eval '[ -n "$(idof "w3@$ME")" ]'
 svc -d "$Q/supervise/qmail-send"
@@ -189,9 +190,40 @@ mkdir -m 0700 "$HB/Maildir/tmp" && chown qtbob: "$HB/Maildir/tmp"
 ok svc -a "$Q/supervise/qmail-send"
 ok wait_for 20 eval '[ "$(maildir_count "$HB/Maildir")" -ge '"$((nb + 3))"' ]'
 ok wait_for 20 eval '[ -z "$(find "$Q/queue/mess" "$Q/queue/info" "$Q/queue/local" "$Q/queue/todo" -type f)" ]'
-is "$(newmsgs "$w3" "$l0")" 1 "the stopped one was not preprocessed again"
+is "$(newmsgs "$w3" "$l3")" 1 "the stopped one was not preprocessed again"
 got=$(cat "$HB"/Maildir/new/* | grep -c '^Subject: \(waits\|term\|crash\)$')
 ok test "$got" -ge 3
+
+# ---- the trigger names the todo subdirectory to read --------------------------
+# (a hint: two bytes; anything else, qmail's single byte among them, and
+# every todo/N is read)
+TR=$Q/queue/lock/trigger
+pull() { printf "$1" >"$TR"; }
+na=$(maildir_count "$HA/Maildir")
+mv "$TR" "$TR.off"
+printf 'Subject: untold\n\nu\n' | qq $A "$A@$ME" "$A@$ME"
+mv "$TR.off" "$TR"
+t=$(find "$Q/queue/todo" -type f | head -n 1)
+n=$(basename "$(dirname "$t")")
+o=$(( (n + 1) % 23 ))
+pull "$(printf '\\%03o\\%03o' $((0xc0 | (o >> 6))) $((0x80 | (o & 63))))"
+sleep 2
+is "$(maildir_count "$HA/Maildir")" "$na" "a hint for todo/$o leaves todo/$n unread"
+pull '\0'
+ok wait_for 10 eval '[ "$(maildir_count "$HA/Maildir")" -gt '"$na"' ]'
+# a todo entry that could not be read is read again in the next pass,
+# whatever that pass's hints
+na=$(maildir_count "$HA/Maildir")
+mv "$TR" "$TR.off"
+printf 'Subject: unreadable\n\nr\n' | qq $A "$A@$ME" "$A@$ME"
+mv "$TR.off" "$TR"
+t=$(find "$Q/queue/todo" -type f | head -n 1)
+chmod 0 "$t"
+pull '\0'
+ok wait_for 10 eval 'inst_log | grep -q "unable to open todo/.*/${t##*/}"'
+chmod 0644 "$t"
+printf 'Subject: after\n\na\n' | qq $A "w5@$ME" "$A@$ME"
+ok wait_for 10 eval '[ "$(maildir_count "$HA/Maildir")" -ge '"$((na + 2))"' ]'
 
 # ---- a second qmail-send refuses to start ---------------------------------------
 rc=0

@@ -327,7 +327,38 @@ static void test_trigger(void)
   fd = open(fifo, O_RDONLY | O_NONBLOCK);
   trigger_pull(fifo);
   OK(read(fd, &c, 1) == 1 && c == 0, "trigger_pull writes one byte to a reader");
+  {
+    unsigned char h[4];
+    int lead = -1;
+    trigger_hint(fifo, 23 * 1000 + 17);
+    EQ_INT(read(fd, h, sizeof h), 2, "trigger_hint writes two bytes");
+    EQ_INT(trigger_byte(&lead, h[0]), TRIGGER_MORE, "first byte of a hint");
+    EQ_INT(trigger_byte(&lead, h[1]), 17, "second byte: the subdirectory");
+    EQ_INT(lead, -1, "nothing pending after a whole hint");
+  }
   close(fd);
+}
+
+/* the reader's side: every N up to 4095 comes through; anything that is
+ * not a whole hint means "look everywhere", and the next hint still counts */
+static void test_trigger_bytes(void)
+{
+  int lead = -1, bad = 0;
+  for (int n = 0; n < 4096; n++) {
+    unsigned char b0 = (unsigned char)(0xc0 | (n >> 6)), b1 = (unsigned char)(0x80 | (n & 0x3f));
+    if (trigger_byte(&lead, b0) != TRIGGER_MORE || trigger_byte(&lead, b1) != n) bad++;
+  }
+  EQ_INT(bad, 0, "all 4096 hints decode");
+  lead = -1;
+  EQ_INT(trigger_byte(&lead, 0), TRIGGER_ALL, "qmail's NUL byte: everything");
+  EQ_INT(trigger_byte(&lead, 'x'), TRIGGER_ALL, "any other byte: everything");
+  EQ_INT(trigger_byte(&lead, 0x85), TRIGGER_ALL, "a second byte alone: everything");
+  EQ_INT(trigger_byte(&lead, 0xc0), TRIGGER_MORE, "a first byte");
+  EQ_INT(trigger_byte(&lead, 0xc1), TRIGGER_ALL, "another first byte: the first is lost");
+  EQ_INT(trigger_byte(&lead, 0x82), 66, "and the second counts with the new first");
+  EQ_INT(trigger_byte(&lead, 0xc0), TRIGGER_MORE, "a first byte");
+  EQ_INT(trigger_byte(&lead, 'a'), TRIGGER_ALL, "then junk: everything");
+  EQ_INT(lead, -1, "and nothing pending");
 }
 
 /* run as qmail-queue: exit 71 if a signal is blocked, 72 if SIGALRM or
@@ -360,5 +391,6 @@ int main(void)
   test_exit_text();
   test_qq();
   test_trigger();
+  test_trigger_bytes();
   return t_done();
 }
