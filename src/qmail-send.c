@@ -1248,10 +1248,6 @@ static int torn(int fd, unsigned long id)
   return 1;
 }
 
-/* preprocesses todo/N/id.  Returns a channel mask (bit 0 local, bit 1
- * remote) + 4 on success, 0 to leave it for a later pass, -1 if the entry
- * is garbage to hand to qmail-clean (no message file), -2 if all of it
- * is (torn()). */
 /* what preprocessing id made, info last (see preprocess) */
 static void preprocess_undo(unsigned long id)
 {
@@ -1261,6 +1257,10 @@ static void preprocess_undo(unsigned long id)
   unlink_quiet("info", id);
 }
 
+/* preprocesses todo/N/id.  Returns a channel mask (bit 0 local, bit 1
+ * remote) + 4 on success, 0 to leave it for a later pass, -1 if the entry
+ * is garbage to hand to qmail-clean (no message file), -2 if all of it
+ * is (torn()). */
 static int preprocess(unsigned long id)
 {
   static sa_t rec = SA_INIT, addr = SA_INIT, sender = SA_INIT, skip1 = SA_INIT;
