@@ -42,7 +42,7 @@
 const char *PROG = "qmail-send";
 
 #define TODO_BATCH 64          /* todo entries per loop turn */
-#define SYNC_DELAY_MS 1000     /* a preprocessed todo entry waits at most this */
+#define SYNC_DELAY_MS 200      /* a preprocessed todo entry waits at most this */
 #define SYNC_MAX 4096          /* or until this many wait, for its syncfs() */
 #define SCAN_STEP 256          /* directory entries per loop turn */
 #define REPORT_MAX 10000       /* longer spawner reports are cut */

@@ -146,7 +146,7 @@ rm -f "$Q/control/queuelifetime"
 
 # ---- preprocessed messages wait for one sync before their todo entries go ----
 # (qmail-send(8): deliveries start at once; the todo entry, the durable
-# record, goes after a syncfs within about a second)
+# record, goes after a syncfs within about 0.2 s)
 idof() { inst_log | sed -n "s/^info msg \([0-9]*\): .* from <$1> .*/\1/p" | tail -n 1; }
 # "new msg" lines for id $1 after log line $2 (inode numbers, and so ids, come back)
 newmsgs() { inst_log | tail -n +"$(($2 + 1))" | grep -c "^new msg $1\$"; }
