@@ -301,7 +301,12 @@ int spawn_main(const spawn_hooks_t *h)
   sp = selfpipe_init();
   if (sp == -1 || selfpipe_trap(SIGCHLD) == -1) die_sys(111, "unable to make the self-pipe");
   c = (unsigned char)limit;
-  if (write_all(1, &c, 1) == -1) die_sys(111, "unable to write to qmail-send");
+  /* EPIPE: qmail-send refused to start and logged why; a line of ours
+   * would only put "Broken pipe" beside (or before) its reason */
+  if (write_all(1, &c, 1) == -1) {
+    if (errno == EPIPE) _exit(111);
+    die_sys(111, "unable to write to qmail-send");
+  }
   if (ndelay_on(0) == -1 || ndelay_on(1) == -1) die_sys(111, "unable to set non-blocking mode");
 
   while (!eof || running || (results.len && !senddead)) {

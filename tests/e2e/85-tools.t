@@ -302,6 +302,11 @@ is "$(misplaced 7)" "mess/${first#mess/}" "only the clashing file is left mispla
 rc=0; out=$(cd / && setpriv --reuid=qtqmails --regid="$(id -g qtqmails)" --clear-groups \
   "$Q/bin/qmail-send" 0>&1 2>&1) || rc=$?
 like "$rc:$out" '^111:alert: cannot start: queue/lock/upq exists' "qmail-send refuses to start over lock/upq"
+# the same through qmail-start: the reason is the only line (qmail-lspawn
+# and qmail-rspawn find qmail-send gone and leave without a "Broken pipe")
+rc=0; out=$(cd "$Q" && timeout 20 "$Q/bin/qmail-start" ./Maildir/ 2>&1) || rc=$?
+is "$rc:$out" "111:alert: cannot start: queue/lock/upq exists: qmail-upq has not finished, run it again" \
+  "qmail-start over lock/upq: qmail-send's reason, and no other line"
 rm -f "$Q/queue/$tgt"
 ln "$Q/queue/$first" "$Q/queue/$tgt"
 rc=0; out=$("$Q/bin/qmail-upq" 2>&1) || rc=$?
