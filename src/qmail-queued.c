@@ -24,7 +24,9 @@
  * returns with nothing of the message left open or pending; any failure
  * ends the worker (qqwrite exits with qmail-queue's code), so each message
  * starts as a fresh process would, in a fresh thread.  A worker retires
- * after WORKER_USES messages or WORKER_IDLE seconds without one.
+ * after WORKER_USES messages or WORKER_IDLE seconds without one.  One
+ * ordinary uid may keep at most PERUID workers busy (SO_PEERCRED, read by
+ * the parent at accept): beyond that its connections get no go-ahead.
  *
  * The socket is as open as bin/qmail-queue, which anyone may run: mode
  * 0666 in a directory only qmailq (and root) can write, so nobody else
@@ -65,6 +67,11 @@ const char *PROG = "qmail-queued";
 /* workers at once; beyond this the backlog fills and clients fall back
  * to exec'ing qmail-queue themselves */
 #define MAXCHILD 200
+/* busy workers one uid may hold, but for root and our own accounts
+ * (qmail-smtpd's is bounded by tcpserver's -c): a user who opens more
+ * connections than that cannot starve the others; the excess is refused
+ * at once and those clients run qmail-queue themselves */
+#define PERUID 20
 #define WORKER_USES 1000
 #define WORKER_IDLE 30
 /* a client has this long to pass its pipes */
@@ -178,6 +185,21 @@ static void worker_child(int js)
 
 static worker_t slots[MAXCHILD];
 static workers_t workers = {slots, MAXCHILD, WORKER_USES, WORKER_IDLE, worker_child};
+static uid_t served[MAXCHILD]; /* the caller of each busy worker */
+
+/* may a connection from this peer have a worker? */
+static bool may_serve(int c, uid_t *uid)
+{
+  struct ucred cred;
+  socklen_t cl = sizeof cred;
+  unsigned n = 0;
+  if (getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cred, &cl) == -1) return false;
+  *uid = cred.uid;
+  if (cred.uid == 0 || invoked_how(cred.uid)) return true;
+  for (size_t i = 0; i < MAXCHILD; ++i)
+    if (slots[i].pid && slots[i].busy && served[i] == cred.uid) ++n;
+  return n < PERUID;
+}
 
 /* a busy worker's socket is readable: done, or dead */
 static void worker_done(worker_t *w)
@@ -281,10 +303,16 @@ int main(int argc, char **argv)
           ppoll(0, 0, &(struct timespec){0, 100000000}, &none);
         continue;
       }
-      if (!workers_job(&workers, &byte, 1, &c, 1)) {
-        /* no go-ahead: the client runs qmail-queue itself */
-        byte = QQ_NOMEM;
-        (void)!write(c, &byte, 1);
+      {
+        uid_t uid;
+        worker_t *w = may_serve(c, &uid) ? workers_job(&workers, &byte, 1, &c, 1) : 0;
+        if (w) {
+          served[w - slots] = uid;
+        } else {
+          /* no go-ahead: the client runs qmail-queue itself */
+          byte = QQ_NOMEM;
+          (void)!write(c, &byte, 1);
+        }
       }
       close(c);
     }

@@ -144,6 +144,45 @@ read -r code id pid6 <<<"$(client ok)"
 is "$code" 0 "the daemon serves on"
 wipe
 
+# one uid holds at most 20 busy workers: a user who opens more
+# connections and sends nothing gets no go-ahead beyond them (at once, so
+# the client runs qmail-queue itself), and another user is still served
+cat >"$D/hold.py" <<'EOF'
+import os, select, socket, sys
+path, n, done = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+held, answers = [], []
+for i in range(n):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(path)
+    mr, mw = os.pipe()
+    er, ew = os.pipe()
+    socket.send_fds(s, [b"\0"], [mr, er])
+    os.close(mr); os.close(er)
+    r, _, _ = select.select([s], [], [], 10)
+    answers.append(s.recv(1) if r else b"")
+    held += [s, mw, ew]
+print("K=%d other=%d none=%d" % (answers.count(b"K"), sum(1 for a in answers if a not in (b"K", b"")),
+      answers.count(b"")), flush=True)
+while not os.path.exists(done):
+    select.select([], [], [], 0.05)
+EOF
+rm -f "$D/hold.done"
+as_user $U python3 "$D/hold.py" "$SOCK" 22 "$D/hold.done" >"$D/hold.out" &
+holder=$!
+ok wait_for 30 test -s "$D/hold.out"
+is "$(cat "$D/hold.out")" "K=20 other=2 none=0" "one uid: 20 workers, then an immediate refusal"
+user_new qdc
+read -r code id pid7 <<<"$(as_user qtqdc python3 "$D/client.py" ok "$SOCK")"
+is "$code" 0 "another user is served meanwhile"
+wipe
+touch "$D/hold.done"
+wait $holder
+nofiles() { [ -z "$(files)" ]; }
+ok wait_for 10 nofiles
+read -r code id pid8 <<<"$(client ok)"
+is "$code" 0 "the first user is served again once its connections are gone"
+wipe
+
 # the qq client of every injector uses the socket first: with
 # bin/qmail-queue closed to everyone, injection still works
 chmod 0 "$Q/bin/qmail-queue"
