@@ -292,6 +292,8 @@ int main(int argc, char **argv)
     if (r <= 0) continue;
     for (nfds_t i = 0; i < n; ++i) {
       char byte = 0;
+      uid_t uid;
+      worker_t *w;
       if (!p[i].revents) continue;
       if (polled[i]) {
         worker_done(polled[i]);
@@ -303,16 +305,13 @@ int main(int argc, char **argv)
           ppoll(0, 0, &(struct timespec){0, 100000000}, &none);
         continue;
       }
-      {
-        uid_t uid;
-        worker_t *w = may_serve(c, &uid) ? workers_job(&workers, &byte, 1, &c, 1) : 0;
-        if (w) {
-          served[w - slots] = uid;
-        } else {
-          /* no go-ahead: the client runs qmail-queue itself */
-          byte = QQ_NOMEM;
-          (void)!write(c, &byte, 1);
-        }
+      w = may_serve(c, &uid) ? workers_job(&workers, &byte, 1, &c, 1) : 0;
+      if (w) {
+        served[w - slots] = uid;
+      } else {
+        /* no go-ahead: the client runs qmail-queue itself */
+        byte = QQ_NOMEM;
+        (void)!write(c, &byte, 1);
       }
       close(c);
     }
