@@ -309,6 +309,12 @@ static struct {
 } todo = {.hintall = true, .lead = -1};
 
 static idset_t intodo = IDSET_INIT; /* preprocessed, todo removal pending */
+/* Ids a todo pass skipped while qmail-clean had yet to answer for their
+ * removal.  An id is an inode number: once qmail-clean has removed a
+ * finished message's files, a new message can have the same id before
+ * the answer is read, and the pass takes its todo entry for the old one.
+ * When the answer comes, its todo/N is read again, as if hinted. */
+static idset_t recheck = IDSET_INIT;
 
 /* Preprocessed messages whose info, local and remote files may not be on
  * disk yet.  Their deliveries run at once, but their todo entries stay,
@@ -397,6 +403,11 @@ static void clean_answer(char a)
   }
   r = cl.fifo[cl.head++];
   if (!--cl.n) cl.head = 0;
+  if (idset_has(&recheck, r.id)) {
+    idset_del(&recheck, r.id);
+    todo.hint[r.id % auto_split] = 1;
+    todo.want = true;
+  }
   if (a == '+') {
     /* 'f' too: a torn entry (see torn()) waits in intodo for its removal */
     idset_del(&intodo, r.id);
@@ -410,6 +421,7 @@ static void clean_answer(char a)
   else {
     idset_del(&intodo, r.id);
     todo.hint[r.id % auto_split] = 1; /* the todo entry may still be there */
+    todo.want = true;
   }
 }
 
@@ -1432,7 +1444,12 @@ static bool todo_next(unsigned long *id)
       log_s(" is in the wrong directory\n");
       continue;
     }
-    if (idset_has(&intodo, *id)) continue;
+    if (idset_has(&intodo, *id)) {
+      /* one still in unsynced is being delivered: its message file holds
+       * the inode, so this entry is its own */
+      if (!idset_has(&unsynced, *id) && !idset_add(&recheck, *id)) nomem();
+      continue;
+    }
     return true;
   }
 }
