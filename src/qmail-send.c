@@ -390,7 +390,15 @@ static void clean_ask(char kind, unsigned long id)
   /* a foop removes the todo entry too: the message no longer waits for
    * a sync, and no todo request may follow (its id may name a new
    * message by then) */
-  if (kind == 'f') idset_del(&unsynced, id);
+  if (kind == 'f') {
+    size_t i, k = 0;
+    idset_del(&unsynced, id);
+    /* nor one that failed before and waits for its retry: made after
+     * this removal, it would remove a new message's entries */
+    for (i = 0; i < cl.nlater; i++)
+      if (cl.later[i].id != id || cl.later[i].kind != 't') cl.later[k++] = cl.later[i];
+    cl.nlater = k;
+  }
   if (!clean_request(kind, id)) clean_later(kind, id);
 }
 

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Queues a message the way qmail-queue does (INTERNALS.md commit
 sequence, without the fsyncs), for qmail-send tests.
-usage: fake-inject.py QMAILHOME SENDER RCPT... < message"""
+usage: fake-inject.py QMAILHOME SENDER RCPT... < message
+With ID=N in the environment the message gets the id N, not its inode's
+number (an id that comes back, as inode numbers do)."""
 import os, sys, time
 home, sender, rcpts = sys.argv[1], sys.argv[2], sys.argv[3:]
 split = int(os.environ.get("SPLIT", "23"))
@@ -9,7 +11,7 @@ q = os.path.join(home, "queue")
 msg = sys.stdin.buffer.read()
 pidfn = os.path.join(q, "pid", "%d.%d.1" % (os.getpid(), time.time()))
 fd = os.open(pidfn, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-id = os.fstat(fd).st_ino
+id = int(os.environ.get("ID") or os.fstat(fd).st_ino)
 n = id % split
 mess = os.path.join(q, "mess", str(n), str(id))
 os.link(pidfn, mess)
