@@ -23,12 +23,14 @@ waitn() { # CMD N [timeout s]: until CMD prints N or more
 # run's Maildir files were deleted spent 4.7 ms of CPU per message, 3.6
 # after a sync and 3 s, 3.2 with nothing deleted.
 cpu_ticks() { awk '/^cpu /{ print $2 + $3 + $4 + $7 + $8, $5 + $6 }' /proc/stat; }
+# busy_pct A B: the share of the CPUs busy between two cpu_ticks readings
+busy_pct() { echo "$1 $2" | awk '{ d = ($3 + $4) - ($1 + $2); printf "%d", d ? 100 * ($3 - $1) / d : 0 }'; }
 settle() {
   local i a b busy=100
   sync
   for ((i = 0; i < 300; i++)); do
     a=$(cpu_ticks); sleep 1; b=$(cpu_ticks)
-    busy=$(echo "$a $b" | awk '{ d = ($3 + $4) - ($1 + $2); print d ? int(100 * ($3 - $1) / d) : 0 }')
+    busy=$(busy_pct "$a" "$b")
     [ "$busy" -lt "${QUIET:-10}" ] && return 0
   done
   echo "# warning: machine still ${busy}% busy" >&2
