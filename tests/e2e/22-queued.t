@@ -156,10 +156,17 @@ for i in range(n):
     s.connect(path)
     mr, mw = os.pipe()
     er, ew = os.pipe()
-    socket.send_fds(s, [b"\0"], [mr, er])
+    # a refusal is a byte other than K, or the daemon's close, which may
+    # come before our pipes are sent (EPIPE) or while they are unread
+    # (ECONNRESET, or EOF); "none" is no answer within 10 s
+    try:
+        socket.send_fds(s, [b"\0"], [mr, er])
+        r, _, _ = select.select([s], [], [], 10)
+        a = (s.recv(1) or b"closed") if r else b""
+    except (BrokenPipeError, ConnectionResetError):
+        a = b"closed"
     os.close(mr); os.close(er)
-    r, _, _ = select.select([s], [], [], 10)
-    answers.append(s.recv(1) if r else b"")
+    answers.append(a)
     held += [s, mw, ew]
 print("K=%d other=%d none=%d" % (answers.count(b"K"), sum(1 for a in answers if a not in (b"K", b"")),
       answers.count(b"")), flush=True)
