@@ -157,6 +157,32 @@ echo '# site edit' >>"$Q/tcpd/smtp.build"
 ok inst_reinstall
 ok grep -q '# site edit' "$Q/tcpd/smtp.build"
 
+# the tcpserver run scripts look qmaild and nofiles up by name at every
+# start, and refuse to start with root's ids or none (tcpserver's -u 0,
+# or an empty -u, would leave the sessions as root).  A fake env stands
+# in for the final exec, so nothing listens.
+fk=$T/fakebin
+mkdir -p "$fk"
+printf '#!/bin/sh\necho started "$@"\n' >"$fk/env"
+chmod 755 "$fk/env"
+for r in qmail-smtpd qmail-qmtpd qmail-qmqpd; do
+  f=$Q/supervise/$r/run
+  nok grep -q -- '-u [0-9]' "$f"
+  out=$(PATH=$fk:$PATH sh "$f")
+  like "$out" "-u $(id -u qtqmaild) -g $(getent group qtnofiles | cut -d: -f3) " "$r: ids looked up at start"
+done
+printf '#!/bin/sh\necho 0\n' >"$fk/id"
+printf '#!/bin/sh\nexit 2\n' >"$fk/getent"
+chmod 755 "$fk/id" "$fk/getent"
+out=$(PATH=$fk:$PATH sh "$Q/supervise/qmail-smtpd/run")
+is "$?:$out" "111:unable to look up account qtqmaild and group qtnofiles, or they are root's" \
+  "a run script does not start tcpserver as root"
+rm "$fk/id"
+out=$(PATH=$fk:$PATH sh "$Q/supervise/qmail-qmtpd/run")
+is "$?:$out" "111:unable to look up account qtqmaild and group qtnofiles, or they are root's" \
+  "... nor without its group"
+rm -r "$fk"
+
 # a second instance with POSTMASTER set forwards the alias addresses
 export POSTMASTER=admin@example.test
 ok inst_new second
