@@ -44,13 +44,19 @@ else:
     fds = [mr, er] + ([mr] if mode == "threefds" else [])
     socket.send_fds(s, [b"\0"], fds)
     os.close(mr); os.close(er)
-    os.write(mw, msg); os.close(mw)
+    # a worker that refuses (threefds) or is gone may have closed the
+    # pipes before we write: its answer is on the socket all the same
+    try:
+        os.write(mw, msg)
+    except BrokenPipeError:
+        pass
+    os.close(mw)
     if mode == "slow":
         import time
         time.sleep(3)
     try:
         os.write(ew, env)
-    except BrokenPipeError:  # the worker is gone
+    except BrokenPipeError:
         pass
     os.close(ew)
 ans = b""

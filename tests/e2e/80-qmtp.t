@@ -124,12 +124,13 @@ import os, subprocess, sys
 m, e = os.pipe(), os.pipe()
 p = subprocess.Popen([sys.argv[1]], stdin=m[0], stdout=e[0], stderr=subprocess.PIPE)
 os.close(m[0]); os.close(e[0])
-os.write(m[1], b'Subject: qmqpc-code\n\nx\n'); os.close(m[1])
-try:
-    os.write(e[1], b'Fa@b.test\0Tqtqm1@a.test\0\0')
-except BrokenPipeError:
-    pass
-os.close(e[1])
+# qmqpc may have given up (and closed both) before we write
+for fd, data in ((m[1], b'Subject: qmqpc-code\n\nx\n'), (e[1], b'Fa@b.test\0Tqtqm1@a.test\0\0')):
+    try:
+        os.write(fd, data)
+    except BrokenPipeError:
+        pass
+    os.close(fd)
 err = p.stderr.read()
 rc = p.wait()
 if err: print('stderr:', err, file=sys.stderr); sys.exit(250)
